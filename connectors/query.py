@@ -103,7 +103,10 @@ class Query:
 def encode_value(value: str) -> str:
     """Percent-encode one value so that neither one nor two decodings change its meaning."""
     escaped = value.replace("%", "%25").replace(",", "%2C")
-    return quote(escaped, safe="-_.!~*'()")
+    try:
+        return quote(escaped, safe="-_.!~*'()")
+    except UnicodeEncodeError:
+        raise QuerySyntaxError(f"value {value!r} is not valid Unicode text") from None
 
 
 def decode_atom(atom: str) -> str:
@@ -165,8 +168,8 @@ def parse_path(path: str) -> Query:
         raise QuerySyntaxError(f"invalid object name {obj!r}")
     rest = segments[1:]
     fields: dict[str, object] = {}
-    if rest and rest[0] not in MODIFIERS:
-        fields["id"] = _decode(rest[0])
+    if rest and rest[0].isdigit():  # a bare number right after the object is a primary key
+        fields["id"] = rest[0]
         rest = rest[1:]
     if len(rest) % 2:
         raise QuerySyntaxError(f"modifier {rest[-1]!r} has no value")
