@@ -47,6 +47,7 @@ class ConnectionSettings:
     request_timeout: float
     max_retries: int
     max_concurrency: int
+    lookback_window_days: int = 2
 
     def __post_init__(self) -> None:
         # Enforced here too so that a directly constructed instance cannot bypass the https rule.
@@ -56,7 +57,8 @@ class ConnectionSettings:
         return (
             f"ConnectionSettings(api_key='***', base_url={self.base_url!r}, "
             f"start_date={self.start_date!r}, request_timeout={self.request_timeout!r}, "
-            f"max_retries={self.max_retries!r}, max_concurrency={self.max_concurrency!r})"
+            f"max_retries={self.max_retries!r}, max_concurrency={self.max_concurrency!r}, "
+            f"lookback_window_days={self.lookback_window_days!r})"
         )
 
     __str__ = __repr__
@@ -78,6 +80,7 @@ class ConnectionSettings:
             request_timeout=float(values["request_timeout"]),
             max_retries=int(values["max_retries"]),
             max_concurrency=int(values["max_concurrency"]),
+            lookback_window_days=int(values.get("lookback_window_days") or 0),
         )
 
 

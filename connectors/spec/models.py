@@ -274,6 +274,9 @@ class Setting(Frozen):
     minimum: float | None = None
     maximum: float | None = None
     order: int
+    applies_to: tuple[Literal["read", "write"], ...] = Field(
+        default=("read", "write"), description="Which adapters offer the setting."
+    )
 
 
 class ApiLimits(Frozen):
