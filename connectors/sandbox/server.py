@@ -181,6 +181,9 @@ def _body(body: bytes) -> Any:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out as separate writes; without this each answer waits ~40 ms for
+    # the client's delayed ACK
+    disable_nagle_algorithm = True
     server: SandboxHTTPServer
 
     def do_GET(self) -> None:

@@ -1,0 +1,164 @@
+"""Tie-safe keyset paging within the API's caps (api §4.7, design §3).
+
+A range query (``c>=B``) is "slow", so it returns at most 50 rows; ``offset+limit`` may not
+exceed 1000, so offsets cannot page far. The scan therefore moves a lower bound along the key:
+
+- a page holding several key values: its rows before the last value are complete groups (the
+  page is sorted and starts at the bound), so they are emitted and the bound moves to the last
+  value, inclusive, to re-read that value's rows with the next page;
+- a page holding one value V: the whole group is read by one equality query (indexed equality
+  is not slow, so up to 1000 rows), and the bound becomes ``c>V``; a group of 1000 or more is
+  split by the object's tie-breaker with the same scan inside ``c=V``.
+
+Every group is thus emitted from one response or from one split, so no row is lost or repeated,
+objects without a primary key keep identical rows, and no set of seen keys grows with a stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from connectors.errors import PersonyzeError
+from connectors.query import Condition, Query, all_of, cond
+
+Row = dict[str, Any]
+KeyValue = int | str
+
+
+class QueryClient(Protocol):
+    """What the read engine needs of ``connectors.client.PersonyzeClient``."""
+
+    def get(self, query: Query) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Every row of this read (range and partition) with key <= ``value`` was yielded before."""
+
+    value: KeyValue
+
+
+Item = Row | Checkpoint
+
+
+class UnpageableGroup(PersonyzeError):
+    """More rows share one key value than one equality read returns, and no tie-breaker
+    (or the tie-breaker itself) can split them."""
+
+
+class NoProgress(PersonyzeError):
+    """A page did not move the scan forward: the API ignored the bound or the order."""
+
+
+@dataclass(frozen=True)
+class Bound:
+    value: KeyValue
+    inclusive: bool
+
+    def condition(self, column: str) -> Condition:
+        return cond(column, ">=" if self.inclusive else ">", self.value)
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """The spec facts a scan needs, resolved once per read."""
+
+    object: str
+    tie_breaker: str | None
+    page_size: int
+    group_cap: int
+
+
+def scan(
+    client: QueryClient,
+    plan: ScanPlan,
+    prefix: tuple[Condition, ...],
+    column: str,
+    lower: Bound | None,
+    upper: KeyValue | None = None,
+    *,
+    split_column: str | None = None,
+) -> Iterator[Item]:
+    """Rows of ``prefix`` with ``lower <= column <= upper`` in ``column`` order, then checkpoints.
+
+    ``split_column`` is the column that splits a group too large for one equality read (the
+    tie-breaker at the top level, none inside a split).
+    """
+    while True:
+        conditions = list(prefix)
+        if lower is not None:
+            conditions.append(lower.condition(column))
+        if upper is not None:
+            conditions.append(cond(column, "<=", upper))
+        page = _rows(client.get(Query(plan.object, where=all_of(*conditions),
+                                      order_by=(column,), offset=0, limit=plan.page_size)))
+        if len(page) < plan.page_size:
+            yield from page
+            done = upper if upper is not None else (page[-1][column] if page else None)
+            if done is not None:
+                yield Checkpoint(done)
+            return
+        last = page[-1][column]
+        if page[0][column] != last:
+            # Sorted page starting at the bound: every value before `last` is complete.
+            first_last = next(i for i, row in enumerate(page) if row[column] == last)
+            yield from page[:first_last]
+            yield Checkpoint(page[first_last - 1][column])
+            new_lower = Bound(last, inclusive=True)
+        else:
+            yield from _group(client, plan, prefix, column, last, split_column)
+            yield Checkpoint(last)
+            new_lower = Bound(last, inclusive=False)
+        if new_lower == lower:
+            raise NoProgress(
+                f"Personyze {plan.object} read made no progress on {column} at {last!r}: "
+                "the API ignored the keyset bound or the order; report it",
+                object=plan.object, operation="read",
+            )
+        lower = new_lower
+
+
+def _group(
+    client: QueryClient,
+    plan: ScanPlan,
+    prefix: tuple[Condition, ...],
+    column: str,
+    value: KeyValue,
+    split_column: str | None,
+) -> Iterator[Row]:
+    """All rows with ``column = value``: one equality read, or a split by ``split_column``."""
+    inside = (*prefix, cond(column, "=", value))
+    rows = _rows(client.get(Query(plan.object, where=all_of(*inside),
+                                  order_by=(split_column or column,), offset=0,
+                                  limit=plan.group_cap)))
+    if len(rows) < plan.group_cap:
+        yield from rows
+        return
+    if split_column is None:
+        raise UnpageableGroup(
+            f"Personyze {plan.object} read: at least {plan.group_cap} rows share "
+            f"{column}={value!r}"
+            + (f" within {_describe(prefix)}" if prefix else "")
+            + f"; the API returns at most {plan.group_cap} rows for one value and cannot page "
+            f"a group of more than {plan.group_cap} equal rows without a tie-breaker "
+            "(read.tie_breaker in the object's spec) that splits it",
+            object=plan.object, operation="read",
+        )
+    for item in scan(client, plan, inside, split_column, None):
+        if not isinstance(item, Checkpoint):
+            yield item
+
+
+def _describe(prefix: tuple[Condition, ...]) -> str:
+    return " & ".join(f"{c.column}{c.op}{c.value!r}" for c in prefix)
+
+
+def _rows(answer: Any) -> list[Row]:
+    if not isinstance(answer, list) or not all(isinstance(r, dict) for r in answer):
+        raise PersonyzeError(
+            f"Personyze answered a read with {type(answer).__name__}, not a list of rows",
+            operation="read",
+        )
+    return answer
