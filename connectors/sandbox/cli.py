@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from connectors.sandbox.dataset import DATASETS, load_dataset
+from connectors.sandbox.dataset import BASE_ROWS, DATASETS, load_dataset
 from connectors.sandbox.server import Sandbox, SandboxConfig, SandboxHTTPServer
 
 
@@ -31,6 +31,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--db", type=Path, help="SQLite file (default: a new temporary file)")
     p.add_argument("--dataset", choices=sorted(DATASETS), default="empty")
     p.add_argument("--scale", type=int, default=1, help="multiplies the demo dataset's size")
+    p.add_argument(
+        "--rows",
+        action="append",
+        default=[],
+        metavar="OBJECT=N",
+        help="rows of one demo object instead of its scaled default (users, products, "
+        "articles, products_interactions); repeatable",
+    )
     p.add_argument("--latency-ms", type=int, default=0, help="delay added to every response")
     p.add_argument(
         "--fault-rate",
@@ -58,6 +66,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="let /rest/do run the tracker's bulk commands too (api §9 C3)",
     )
     args = p.parse_args(argv)
+    try:
+        args.rows = {k: int(v) for k, v in (item.split("=", 1) for item in args.rows)}
+    except ValueError:
+        p.error("--rows takes OBJECT=N, e.g. --rows users=50000")
+    unknown = set(args.rows) - set(BASE_ROWS)
+    if unknown:
+        p.error(f"--rows: no size for {sorted(unknown)}; choose from {sorted(BASE_ROWS)}")
     if not args.api_key:
         p.error("--api-key is required (or set PERSONYZE_SANDBOX_API_KEY)")
     if not 0 <= args.fault_rate <= 1:
@@ -87,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     fresh = not db_path.exists()
     sandbox = Sandbox(config)
     if fresh:
-        load_dataset(sandbox.store, args.dataset, scale=args.scale, seed=args.seed)
+        load_dataset(sandbox.store, args.dataset, scale=args.scale, seed=args.seed, rows=args.rows)
     server = SandboxHTTPServer(sandbox)
 
     def stop(signum: int, frame: FrameType | None) -> None:

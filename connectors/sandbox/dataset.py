@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
 from connectors.sandbox.store import Store
 
 DAY = 86_400
+# Rows per object at --scale 1; --rows OBJECT=N overrides one of them.
+BASE_ROWS = {"users": 2_000, "products": 400, "articles": 120, "products_interactions": 16_500}
 # Data is anchored at a fixed moment so a seed always gives the same rows; writes made through
 # the API later use the real clock and therefore sort after all demo data.
 ANCHOR = 1_767_225_600  # 2026-01-01 00:00:00 UTC
@@ -103,12 +105,14 @@ def _sql(value: Any) -> Any:
 
 
 class Demo:
-    def __init__(self, scale: int, seed: int) -> None:
+    def __init__(self, scale: int, seed: int, rows: Mapping[str, int] | None = None) -> None:
         self.scale = max(1, scale)
         self.rng = random.Random(seed)
-        self.n_users = 2_000 * self.scale
-        self.n_products = 400 * self.scale
-        self.n_articles = 120 * self.scale
+        sizes = {**{name: n * self.scale for name, n in BASE_ROWS.items()}, **(rows or {})}
+        self.n_users = sizes["users"]
+        self.n_products = sizes["products"]
+        self.n_articles = sizes["articles"]
+        self.n_interactions = sizes["products_interactions"]
 
     def account(self) -> Iterator[dict[str, Any]]:
         yield {
@@ -286,13 +290,16 @@ class Demo:
         """Ordinary traffic plus flash-sale seconds where hundreds of rows share one `time`."""
         r = self.rng
         start = ANCHOR - 30 * DAY
-        for minute in range(20 * self.scale):
+        left = self.n_interactions
+        while left > 0:
             busy = start + r.randrange(30 * DAY)
-            for _ in range(r.randrange(300, 800)):
+            burst = min(left, r.randrange(300, 800))
+            for _ in range(burst):
                 yield self._interaction(busy)
-            for _ in range(r.randrange(150, 400)):
+            spread = min(left - burst, r.randrange(150, 400))
+            for _ in range(spread):
                 yield self._interaction(start + r.randrange(30 * DAY))
-            del minute
+            left -= burst + spread
 
     def _interaction(self, when: int) -> dict[str, Any]:
         r = self.rng
@@ -512,20 +519,21 @@ def _products_stats(conn: sqlite3.Connection, table: str, days: int | None) -> N
             )
 
 
-DATASETS: dict[str, Callable[[Store, int, int], None]] = {}
+DATASETS: dict[str, Callable[[Store, Demo], None]] = {}
 
 
-def load_dataset(store: Store, name: str, *, scale: int = 1, seed: int = 1) -> None:
-    DATASETS[name](store, scale, seed)
+def load_dataset(
+    store: Store, name: str, *, scale: int = 1, seed: int = 1, rows: Mapping[str, int] | None = None
+) -> None:
+    DATASETS[name](store, Demo(scale, seed, rows))
 
 
-def _empty(store: Store, scale: int, seed: int) -> None:
+def _empty(store: Store, demo: Demo) -> None:
     with store.writing() as conn:
-        _insert(store, conn, "_account", Demo(1, seed).account())
+        _insert(store, conn, "_account", demo.account())
 
 
-def _demo(store: Store, scale: int, seed: int) -> None:
-    demo = Demo(scale, seed)
+def _demo(store: Store, demo: Demo) -> None:
     with store.writing() as conn:
         _insert(store, conn, "_account", demo.account())
         for table in (
