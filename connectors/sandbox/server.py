@@ -77,6 +77,7 @@ class Sandbox:
             for name, spec in self.specs.objects.items()
             if spec.write.serialised_inserts
         }
+        self._request = threading.local()  # per request: was the latency already applied?
         user, key = self.specs.connection.auth_user, config.api_key
         self._expected_auth = base64.b64encode(f"{user}:{key}".encode()).decode()
 
@@ -92,8 +93,13 @@ class Sandbox:
             raise SandboxApiError(401, "Invalid API key")
         return True
 
+    def begin_request(self) -> None:
+        self._request.delayed = False
+
     def delay(self) -> None:
-        if self.config.latency_ms:
+        """Apply --latency-ms once per request, wherever the request's time is best spent."""
+        if self.config.latency_ms and not getattr(self._request, "delayed", False):
+            self._request.delayed = True
             time.sleep(self.config.latency_ms / 1000)
 
     def handle(self, method: str, raw_path: str, body: bytes) -> tuple[int, str, str]:
@@ -140,6 +146,7 @@ class Sandbox:
         rule = spec.write.serialised_inserts
         assert rule is not None
         if not lock.acquire(timeout=rule.wait_seconds):
+            self._request.delayed = True  # the wait for the lock was this answer's latency
             raise bad_request(rule.error)
         try:
             self.delay()  # the insert itself takes the request's time while others wait
@@ -153,7 +160,11 @@ class Sandbox:
         batch = _body(body)
         with self.store.write_lock:
             conn = self.store.conn()
-            failure = self.do.run(conn, batch)
+            try:
+                failure = self.do.run(conn, batch)
+            except BaseException:
+                conn.rollback()  # never leave the write transaction open (it locks the file)
+                raise
             conn.commit()  # commands before a failing one stay applied
         self.delay()
         if failure is not None:
@@ -218,6 +229,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault == "slow":
             time.sleep(sandbox.config.slow_ms / 1000)
+        sandbox.begin_request()
         try:
             if not self.path.startswith("/rest/"):
                 raise SandboxApiError(404, "Not found")
@@ -227,6 +239,12 @@ class Handler(BaseHTTPRequestHandler):
             status, ctype, text = 400, "text/plain", str(exc)
         except SandboxApiError as exc:
             status, ctype, text = exc.status, "text/plain", exc.text
+        except OverflowError:  # e.g. an integer beyond SQLite's 64 bits in a body or path
+            status, ctype, text = 400, "text/plain", "A number in the request is out of range"
+        except Exception:  # a sandbox bug: answer it instead of dropping the connection
+            log.exception("%s %s failed", method, self.path)
+            status, ctype, text = 500, "text/plain", "Internal server error"
+        sandbox.delay()  # every answer, errors and account/tracker_code included
         self._send(status, ctype, text)
 
     def _send(self, status: int, ctype: str, text: str) -> None:

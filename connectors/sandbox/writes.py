@@ -47,7 +47,9 @@ class Writer:
         fields = self.prepare(spec, resolved)
         self._check_required(spec, fields)
         self.store.catalog.ensure_columns(conn, spec, list(fields))
-        existing = self._existing_row(conn, spec, fields)
+        existing = self._existing_row(
+            conn, spec, {**self._server_owned_keys(spec, resolved), **fields}
+        )
         if existing is not None:
             self.update_rowids(conn, spec, [existing], fields)
             return existing
@@ -86,6 +88,18 @@ class Writer:
         if conn.execute(f'SELECT 1 FROM "{table}" WHERE "{column}" = ?', (value,)).fetchone():
             return
         raise bad_request(f"{table} row not found by {column}={value}")
+
+    def _server_owned_keys(self, spec: ObjectSpec, body: dict[str, Any]) -> dict[str, Any]:
+        """Merge keys that ``prepare`` drops because the server assigns them (users.user_id):
+        a POST naming an existing user_id merges into that user (api §5.1)."""
+        out: dict[str, Any] = {}
+        for key in self._merge_keys(spec):
+            if not spec.has_column(key) or spec.column(key).role != "auto_id":
+                continue
+            value = body.get(key)
+            if value is not None and value != "":
+                out[key] = to_stored(spec, key, value)
+        return out
 
     def _existing_row(
         self, conn: sqlite3.Connection, spec: ObjectSpec, fields: dict[str, Any]

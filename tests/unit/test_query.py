@@ -25,7 +25,9 @@ from connectors.query import (
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
 # every reserved character of the grammar, percent signs, hex-looking runs and any unicode
 values = st.text(
-    alphabet=st.one_of(st.sampled_from(list("/&|,=!<>:%25AFaf ?#+")), st.characters(exclude_categories=("Cs",))),
+    alphabet=st.one_of(
+        st.sampled_from(list("/&|,=!<>:%25AFaf ?#+")), st.characters(exclude_categories=("Cs",))
+    ),
     max_size=20,
 )
 scalar_ops = [op for op in OPERATORS if op not in (":", "!:")]
