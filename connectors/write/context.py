@@ -1,0 +1,114 @@
+"""What a write strategy works with: one stream's target and spec, the gateway, the ledger, the
+outcome callbacks, and lookups shared by strategies (users by key, rows by key)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.query import Query, all_of, cond
+from connectors.spec.loader import Specs
+from connectors.spec.models import ObjectSpec, WriteMode
+from connectors.write.execute import Gateway, send_do
+from connectors.write.ledger import Ledger
+from connectors.write.plan import MAX_EQUALITY_ROWS, in_list_chunks
+from connectors.write.records import Item
+from connectors.write.targets import StreamTarget
+
+
+@dataclass
+class Context:
+    """One stream's write setup, built once per run. ``accept(item, count)`` settles an item as
+    written (``count`` names the summary counter, None for none), ``reject(item, reason)`` as
+    refused, ``unknown(item, reason)`` as sent with an unknown outcome (reported, not resent)."""
+
+    stream: str
+    target: StreamTarget
+    spec: ObjectSpec
+    mode: WriteMode
+    specs: Specs
+    gw: Gateway
+    ledger: Ledger
+    pool: ThreadPoolExecutor | None
+    accept: Callable[[Item, str | None], None]
+    reject: Callable[[Item, str], None]
+    unknown: Callable[[Item, str], None]
+    count: Callable[[str, int], None]
+    report: Callable[[str | None, str, Any], None]
+    users: UserDirectory
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def existing_values(
+    gw: Gateway, stream: str, obj: str, column: str, values: list[str]
+) -> set[str] | None:
+    """Which of ``values`` some row of ``obj`` holds in ``column`` (an indexed column), by
+    IN-list reads; None in a dry run."""
+    found: set[str] = set()
+    for chunk in in_list_chunks(values):
+        q = Query(
+            obj, where=all_of(cond(column, ":", chunk)), column=column, limit=MAX_EQUALITY_ROWS
+        )
+        rows = gw.get(stream, q)
+        if rows is None:
+            return None
+        found |= {str(v) for v in rows if v is not None}
+    return found
+
+
+class UserDirectory:
+    """user_id of profiles by email, internal_id or user_id, cached for the run. When several
+    profiles share a key the lowest user_id is used, so the choice is stable."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self._ids: dict[tuple[str, str], int | str] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, stream: str, key: str, values: list[str]) -> dict[str, int | str]:
+        """Known user ids by key value (a dry run answers placeholders)."""
+        with self._lock:
+            wanted = [v for v in dict.fromkeys(values) if (key, v) not in self._ids]
+        found: dict[str, int | str] = {}
+        for chunk in in_list_chunks(wanted):
+            q = Query(
+                "users",
+                where=all_of(cond(key, ":", chunk)),
+                columns=tuple(dict.fromkeys(("user_id", key))),
+                order_by=("user_id",),
+                limit=MAX_EQUALITY_ROWS,
+            )
+            rows = self.gw.get(stream, q)
+            if rows is None:
+                found.update({v: f"<user_id of {key}={v}>" for v in chunk})
+                continue
+            for row in rows:
+                value = row.get(key)
+                if value is not None and str(value) not in found:
+                    found[str(value)] = int(row["user_id"])
+        with self._lock:
+            for value, uid in found.items():
+                self._ids[(key, value)] = uid
+            return {v: self._ids[(key, v)] for v in values if (key, v) in self._ids}
+
+    def ensure(
+        self, stream: str, key: str, values: list[str], command: Callable[[str], list[Any]]
+    ) -> dict[str, int | str]:
+        """Like ``lookup``, creating missing profiles first with ``command(value)`` (a `do`
+        `User profile` command keyed by ``key``, which creates a stub profile: api §6.3)."""
+        known = self.lookup(stream, key, values)
+        missing = [v for v in dict.fromkeys(values) if v not in known]
+        if not missing or key == "user_id":
+            return known
+        failed: set[int] = set()
+
+        def settle(start: int, end: int, outcome: str, reason: str) -> None:
+            if outcome != "ok":
+                failed.update(range(start, end))
+
+        send_do(self.gw, stream, [command(v) for v in missing], settle, idempotent=True)
+        created = [v for i, v in enumerate(missing) if i not in failed]
+        return {**known, **self.lookup(stream, key, created)}

@@ -1,0 +1,238 @@
+"""The write engine: records in, planned and sent per stream, every record settled.
+
+``add`` shapes a record (or rejects it) and buffers it; every buffer is flushed, streams in the
+order they first received records, when one holds ``batch_size`` records or the oldest buffered
+record is older than ``max_batch_age_seconds`` (checked on add). ``flush`` returns once every
+record added before it was accepted by Personyze or rejected, so adapters emit state only after
+it. ``finish`` flushes, runs the
+end-of-run work (mirror removals) and returns the summary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from connectors.client import PersonyzeClient
+from connectors.spec.loader import Specs, default_specs
+from connectors.write import events, members, rows
+from connectors.write.context import Context, UserDirectory
+from connectors.write.execute import Gateway
+from connectors.write.ledger import DONE, UNKNOWN, Ledger
+from connectors.write.records import Item, Refused, key_column, key_text, shape, without_metadata
+from connectors.write.rejects import RejectsFile
+from connectors.write.summary import ErrorRateExceeded, RunSummary, StreamCounts
+from connectors.write.targets import StreamTarget, WriteConfigError, resolve
+
+Strategy = Callable[[Context, list[Item]], None]
+STRATEGIES: dict[str, Strategy] = {
+    "profile_commands": rows.profile_commands,
+    "post_rows": rows.post_rows,
+    "put_rows": rows.put_rows,
+    "delete_rows": rows.delete_rows,
+    "named_rows": rows.named_rows,
+    "members_add": members.members_add,
+    "members_remove": members.members_remove,
+    "members_mirror": members.members_mirror,
+    "events": events.events,
+    "commands": events.commands,
+}
+UPSERT_STRATEGIES = frozenset({"profile_commands", "post_rows", "put_rows"})
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    dry_run: bool = False
+    rejects_path: Path | None = None
+    ledger_path: Path | None = None
+    max_error_rate: float = 0.1
+    min_records_for_error_rate: int = 100
+    batch_size: int = 500
+    max_batch_age_seconds: float = 60.0
+    concurrency: int = 4
+    skip_unchanged: bool = False
+    plan_out: TextIO | None = None
+
+
+class WriteEngine:
+    def __init__(
+        self,
+        client: PersonyzeClient | None,
+        targets: Mapping[str, StreamTarget],
+        options: WriteOptions,
+        specs: Specs | None = None,
+    ) -> None:
+        if client is None and not options.dry_run:
+            raise WriteConfigError("a client is required unless dry_run is set")
+        if options.batch_size < 1 or options.concurrency < 1:
+            raise WriteConfigError("batch_size and concurrency must be at least 1")
+        self.options = options
+        self.specs = specs or default_specs()
+        self._summary = RunSummary(dry_run=options.dry_run)
+        self._gw = Gateway(client, self._summary, dry_run=options.dry_run,
+                           plan_out=options.plan_out)
+        # A dry run must not mark anything as sent: its ledger lives in memory.
+        self._ledger = Ledger(None if options.dry_run else options.ledger_path)
+        self._rejects = RejectsFile(options.rejects_path)
+        self._pool = ThreadPoolExecutor(options.concurrency) if options.concurrency > 1 else None
+        users = UserDirectory(self._gw)
+        self._contexts: dict[str, Context] = {}
+        for name, target in targets.items():
+            spec, mode = resolve(target, self.specs)
+            self._summary.streams[name] = StreamCounts(name, target.object, target.mode)
+            self._contexts[name] = Context(
+                stream=name, target=target, spec=spec, mode=mode, specs=self.specs, gw=self._gw,
+                ledger=self._ledger, pool=self._pool, accept=self._accept, reject=self._reject,
+                unknown=self._unknown, count=self._counter(name), report=self._reporter(name),
+                users=users,
+            )
+        self._buffers: dict[str, list[Item]] = {name: [] for name in targets}
+        self._hashes: dict[str, set[str]] = {name: set() for name in targets}
+        self._settled: set[int] = set()
+        self._oldest: float | None = None
+        self._order: list[str] = []
+        self._finished = False
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def add(self, stream: str, record: Mapping[str, Any]) -> None:
+        ctx = self._contexts.get(stream)
+        if ctx is None:
+            raise WriteConfigError(
+                f"stream {stream!r}: no write target; configure it (setting 'object') or name "
+                "the stream like a Personyze object"
+            )
+        self._summary.add(stream, "read")
+        try:
+            item = shape(ctx.target, ctx.spec, ctx.mode, record)
+        except Refused as exc:
+            self._write_reject(stream, _key_of(ctx, record), str(exc), without_metadata(record))
+            self._summary.add(stream, "rejected")
+            return
+        if self._skip(ctx, item):
+            return
+        self._buffers[stream].append(item)
+        now = time.monotonic()
+        if self._oldest is None:
+            self._oldest = now
+        if stream not in self._order:
+            self._order.append(stream)
+        # Every buffer goes, in the order streams first received records: an interaction then
+        # never reaches Personyze before the product or profile the input gave first.
+        if (len(self._buffers[stream]) >= self.options.batch_size
+                or now - self._oldest >= self.options.max_batch_age_seconds):
+            self.flush()
+
+    def flush(self, stream: str | None = None) -> None:
+        if stream is not None:
+            names = [stream]
+        else:
+            names = [*self._order, *(n for n in self._buffers if n not in self._order)]
+        for name in names:
+            items, self._buffers[name] = self._buffers[name], []
+            if items:
+                self._run(self._contexts[name], items)
+        if all(not b for b in self._buffers.values()):
+            self._oldest = None
+        self._check_error_rate()
+
+    def finish(self) -> RunSummary:
+        if self._finished:
+            return self._summary
+        self.flush()
+        for name, ctx in self._contexts.items():
+            if ctx.mode.strategy == "members_mirror":
+                members.finish_mirror(ctx, self._summary.streams[name].rejected)
+            for note in ctx.state.pop("notes", []):
+                self._summary.note(name, note)
+        self._finished = True
+        self.close()
+        return self._summary
+
+    def summary(self) -> RunSummary:
+        return self._summary
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self._ledger.close()
+        self._rejects.close()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _skip(self, ctx: Context, item: Item) -> bool:
+        stream = ctx.stream
+        if ctx.mode.event:
+            state = self._ledger.event_state(stream, item.hash)
+            if item.hash in self._hashes[stream] or state in (DONE, UNKNOWN):
+                self._summary.add(stream, "skipped")
+                return True
+            self._hashes[stream].add(item.hash)
+        elif (self.options.skip_unchanged and ctx.mode.strategy in UPSERT_STRATEGIES
+              and item.key is not None
+              and self._ledger.unchanged(stream, item.key, item.hash)):
+            self._summary.add(stream, "unchanged")
+            return True
+        return False
+
+    def _run(self, ctx: Context, items: list[Item]) -> None:
+        STRATEGIES[ctx.mode.strategy](ctx, items)
+        unsettled = [i for i in items if id(i) not in self._settled]
+        for item in unsettled:  # a strategy must settle everything; never lose a record
+            self._reject(item, "internal error: the write engine did not settle this record")
+        for item in items:
+            self._settled.discard(id(item))
+        if self.options.skip_unchanged and ctx.mode.strategy in UPSERT_STRATEGIES:
+            done = ctx.state.pop("written", [])
+            if done and not self.options.dry_run:
+                self._ledger.remember(ctx.stream, done)
+
+    def _accept(self, item: Item, how: str | None) -> None:
+        self._settled.add(id(item))
+        if how is not None:
+            self._summary.add(item.stream, how)
+        ctx = self._contexts[item.stream]
+        if item.key is not None and ctx.mode.strategy in UPSERT_STRATEGIES:
+            ctx.state.setdefault("written", []).append((item.key, item.hash))
+
+    def _reject(self, item: Item, reason: str) -> None:
+        self._settled.add(id(item))
+        self._summary.add(item.stream, "rejected")
+        self._write_reject(item.stream, item.key, reason, item.record)
+
+    def _unknown(self, item: Item, reason: str) -> None:
+        self._settled.add(id(item))
+        self._summary.add(item.stream, "unknown")
+        self._write_reject(item.stream, item.key, reason, item.record)
+
+    def _counter(self, stream: str) -> Callable[[str, int], None]:
+        return lambda name, amount: self._summary.add(stream, name, amount)
+
+    def _reporter(self, stream: str) -> Callable[[str | None, str, Any], None]:
+        return lambda key, reason, record: self._write_reject(stream, key, reason, record)
+
+    def _write_reject(self, stream: str, key: str | None, reason: str, record: Any) -> None:
+        self._rejects.write(stream, key, reason, record)
+
+    def _check_error_rate(self) -> None:
+        read = self._summary.total("read")
+        if read < self.options.min_records_for_error_rate or read == 0:
+            return
+        if self._summary.error_rate > self.options.max_error_rate:
+            raise ErrorRateExceeded(self._summary, self.options.max_error_rate)
+
+
+def _key_of(ctx: Context, record: Mapping[str, Any]) -> str | None:
+    name = key_column(ctx.mode, ctx.target)
+    if name is None:
+        return None
+    source = next((s for s, t in ctx.target.field_map.items() if t == name), name)
+    try:
+        return key_text(name, record.get(source))
+    except Refused:
+        return None
