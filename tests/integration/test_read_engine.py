@@ -29,9 +29,7 @@ from connectors.spec.loader import default_specs
 pytestmark = pytest.mark.integration
 
 SPECS = default_specs()
-TABLES = sorted(
-    (o for o in SPECS.readable() if o.kind == "table"), key=lambda o: o.name
-)
+TABLES = sorted((o for o in SPECS.readable() if o.kind == "table"), key=lambda o: o.name)
 Rowkey = tuple[tuple[str, Any], ...]
 
 
@@ -53,9 +51,13 @@ def comparable_columns(spec: ObjectSpec, db: Path) -> list[str]:
     """Documented scalar columns, whose values the API returns exactly as stored."""
     with sqlite3.connect(db) as conn:
         stored = {r[1] for r in conn.execute(f'PRAGMA table_info("{spec.name}")')}
-    return [c.name for c in spec.columns
-            if c.type in ("integer", "number", "string") and c.role != "packed_json"
-            and c.name in stored]
+    return [
+        c.name
+        for c in spec.columns
+        if c.type in ("integer", "number", "string")
+        and c.role != "packed_json"
+        and c.name in stored
+    ]
 
 
 def reference_rows(spec: ObjectSpec, db: Path) -> list[dict[str, Any]]:
@@ -97,13 +99,16 @@ def check_checkpoints(items: list[Item], key: str, reference_keys: list[Any]) ->
             emitted += 1
 
 
-def read_all(client: PersonyzeClient, spec: ObjectSpec, concurrency: int
-             ) -> dict[Condition | None, list[Item]]:
+def read_all(
+    client: PersonyzeClient, spec: ObjectSpec, concurrency: int
+) -> dict[Condition | None, list[Item]]:
     """Items per partition (one partition, None, for a top-level object)."""
     if spec.read.parent is None:
         return {None: list(read_records(client, spec, concurrency=concurrency))}
-    return {p: list(read_records(client, spec, prefix=(p,), concurrency=concurrency))
-            for p in partitions(client, SPECS, spec)}
+    return {
+        p: list(read_records(client, spec, prefix=(p,), concurrency=concurrency))
+        for p in partitions(client, SPECS, spec)
+    }
 
 
 @pytest.mark.parametrize("spec", TABLES, ids=lambda s: s.name)
@@ -129,19 +134,22 @@ def test_the_bulk_import_tie_of_1200_users_is_read_whole(
     client: PersonyzeClient, demo_sandbox: RunningSandbox
 ) -> None:
     users = SPECS.object("users")
-    value, size = Counter(r["data_last_modified"]
-                          for r in reference_rows(users, demo_sandbox.db_path)).most_common(1)[0]
+    value, size = Counter(
+        r["data_last_modified"] for r in reference_rows(users, demo_sandbox.db_path)
+    ).most_common(1)[0]
     assert size >= 1_200
     for concurrency in (1, 4):
-        got = rows_of(list(read_records(client, users, start=value, end=value,
-                                        concurrency=concurrency)))
+        got = rows_of(
+            list(read_records(client, users, start=value, end=value, concurrency=concurrency))
+        )
         assert len(got) == size
         assert len({r["user_id"] for r in got}) == size
         assert {r["data_last_modified"] for r in got} == {value}
 
 
-def resume_everywhere(client: PersonyzeClient, spec: ObjectSpec, db: Path,
-                      start: int | None, end: int | None) -> int:
+def resume_everywhere(
+    client: PersonyzeClient, spec: ObjectSpec, db: Path, start: int | None, end: int | None
+) -> int:
     """Resume the run from each checkpoint; return how many checkpoints were tried."""
     key = spec.read.key
     assert key is not None
@@ -178,7 +186,8 @@ def test_flash_sale_seconds_are_complete_and_resumable(
     for second in busy[:3]:
         got = rows_of(list(read_records(client, spec, start=second, end=second)))
         assert multiset(got, columns) == multiset(
-            [r for r in reference if r["time"] == second], columns)
+            [r for r in reference if r["time"] == second], columns
+        )
     # A stretch around two busy seconds, resumed from each of its checkpoints.
     times = sorted(r["time"] for r in reference)
     low = times[max(0, bisect.bisect_left(times, busy[0]) - 300)]
@@ -188,14 +197,17 @@ def test_flash_sale_seconds_are_complete_and_resumable(
 
 def test_the_same_rows_come_back_through_injected_faults() -> None:
     names = ("users", "products_interactions", "user_list_users")
-    with running_sandbox("demo", seed=23, fault_rate=0.2, extra_args=("--slow-ms", "50")) as sb, \
-            make_client(sb) as faulty:
+    with (
+        running_sandbox("demo", seed=23, fault_rate=0.2, extra_args=("--slow-ms", "50")) as sb,
+        make_client(sb) as faulty,
+    ):
         for name in names:
             spec = SPECS.object(name)
             columns = comparable_columns(spec, sb.db_path)
             got = [row for items in read_all(faulty, spec, 4).values() for row in rows_of(items)]
-            assert multiset(got, columns) == multiset(readable_reference(spec, sb.db_path),
-                                                      columns), name
+            assert multiset(got, columns) == multiset(
+                readable_reference(spec, sb.db_path), columns
+            ), name
         assert faulty.stats.retries > 0
 
 
