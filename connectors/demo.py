@@ -38,7 +38,9 @@ def summarise(client: PersonyzeClient, specs: Specs, spec: ObjectSpec, concurren
             rows += 1
             columns.update(item)
     dynamic = sorted(columns - {c.name for c in spec.columns})
-    extra = f", dynamic: {', '.join(dynamic[:4])}{'…' if len(dynamic) > 4 else ''}" if dynamic else ""
+    extra = (
+        f", dynamic: {', '.join(dynamic[:4])}{'…' if len(dynamic) > 4 else ''}" if dynamic else ""
+    )
     key = spec.read.key
     parts = f" in {len(filters)} partitions" if spec.read.parent else ""
     return f"{rows:>7} rows{parts}, {len(columns)} columns{extra}; {spec.read.mode} on {key}" + (

@@ -68,8 +68,7 @@ class ConnectionSettings:
         cls, config: Mapping[str, Any], *, spec: ConnectionSpec | None = None
     ) -> ConnectionSettings:
         """Validate ``config`` against the settings of connection.json (defaults applied)."""
-        spec = spec or default_specs().connection
-        values = {s.name: _checked(s, config.get(s.name)) for s in spec.settings}
+        values = setting_values(config, spec=spec)
         missing = _FIELDS - values.keys()
         if missing:
             raise SettingsError(f"connection.json does not define the settings {sorted(missing)}")
@@ -82,6 +81,14 @@ class ConnectionSettings:
             max_concurrency=int(values["max_concurrency"]),
             lookback_window_days=int(values.get("lookback_window_days") or 0),
         )
+
+
+def setting_values(
+    config: Mapping[str, Any], *, spec: ConnectionSpec | None = None
+) -> dict[str, Any]:
+    """Every setting of connection.json, validated, with its default when not given."""
+    spec = spec or default_specs().connection
+    return {s.name: _checked(s, config.get(s.name)) for s in spec.settings}
 
 
 def _checked(setting: Setting, raw: Any) -> Any:
@@ -111,6 +118,16 @@ def _typed(setting: Setting, raw: Any) -> Any:
     """Coerce to the setting's type; UIs and env-var configs often give numbers as strings."""
     name, kind = setting.name, setting.type
     shown = _shown(setting, raw)
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false", "1", "0"):
+            return raw.strip().lower() in ("true", "1")
+        raise SettingsError(f"{name}: {shown} is not true or false; {_examples(setting)}")
+    if kind == "object":
+        if isinstance(raw, Mapping):
+            return dict(raw)
+        raise SettingsError(f"{name}: {shown} is not an object; {_examples(setting)}")
     if isinstance(raw, bool):
         raise SettingsError(f"{name}: {shown} is a boolean; {_examples(setting)}")
     if kind == "string":

@@ -6,7 +6,7 @@ Unknown keys are rejected so that a typo in a spec file fails loudly instead of 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -365,12 +365,12 @@ class Setting(Frozen):
 
     name: str = Field(pattern=IDENTIFIER)
     title: str
-    type: Literal["string", "integer", "number", "array"]
+    type: Literal["string", "integer", "number", "boolean", "array", "object"]
     description: str
     secret: bool = False
     required: bool = False
     default: JsonScalar = None
-    examples: tuple[JsonScalar, ...] = ()
+    examples: tuple[Any, ...] = ()
     pattern: str | None = None
     minimum: float | None = None
     maximum: float | None = None
