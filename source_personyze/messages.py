@@ -1,0 +1,57 @@
+"""How core errors become Airbyte errors: failure types for traces, texts for check.
+
+The core's exception tree (``connectors.errors``) already says what went wrong and what to do;
+this module only picks the Airbyte failure type and keeps the core's message.
+"""
+
+from __future__ import annotations
+
+from airbyte_cdk.models import AirbyteConnectionStatus, FailureType, Status  # type: ignore[attr-defined]
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connectors.errors import ConfigurationError, PersonyzeError, RetriesExhausted, RetryableError
+from connectors.settings import SettingsError
+
+# Errors only the user can fix: settings, key, role, base_url, a state of the wrong shape.
+CONFIG_ERRORS: tuple[type[Exception], ...] = (SettingsError, ConfigurationError)
+
+
+class StateError(ValueError):
+    """The state handed to a read does not fit its stream; resetting the stream fixes it."""
+
+
+def failure_type(exc: BaseException) -> FailureType:
+    if isinstance(exc, AirbyteTracedException):
+        return exc.failure_type
+    if isinstance(exc, (*CONFIG_ERRORS, StateError)):
+        return FailureType.config_error
+    return FailureType.system_error
+
+
+def traced(exc: BaseException) -> AirbyteTracedException:
+    """The Airbyte error for ``exc``; the core's message is the user-facing text."""
+    if isinstance(exc, AirbyteTracedException):
+        return exc
+    message = str(exc) or type(exc).__name__
+    return AirbyteTracedException(
+        message=message,
+        internal_message=f"{type(exc).__name__}: {message}",
+        failure_type=failure_type(exc),
+        exception=exc if isinstance(exc, Exception) else None,
+    )
+
+
+def failed_check(exc: Exception, base_url: str | None) -> AirbyteConnectionStatus:
+    """A FAILED check status whose message says which setting to look at."""
+    if isinstance(exc, CONFIG_ERRORS):
+        text = str(exc)
+    elif isinstance(exc, RetriesExhausted | RetryableError):
+        text = (
+            f"Could not reach Personyze at base_url {base_url}: {exc}. Check base_url and that "
+            "the host is reachable from this machine"
+        )
+    elif isinstance(exc, PersonyzeError):
+        text = f"Personyze at base_url {base_url} refused the credential check: {exc}"
+    else:
+        text = f"The credential check against base_url {base_url} failed: {exc}"
+    return AirbyteConnectionStatus(status=Status.FAILED, message=text)
