@@ -1,5 +1,5 @@
 """`make demo`: start a sandbox with the demo dataset and summarise every object it holds,
-read back through the core's client and read engine."""
+read back through the core's client and sync (the same path both read adapters take)."""
 
 from __future__ import annotations
 
@@ -10,42 +10,46 @@ from typing import Any
 
 from connectors.client import PersonyzeClient
 from connectors.query import Query
-from connectors.read import Checkpoint, partitions, read_records
 from connectors.sandbox.process import running_sandbox
 from connectors.settings import ConnectionSettings
 from connectors.spec import ObjectSpec, Specs, default_specs
+from connectors.streams import StreamDefinition, discover
+from connectors.sync import ReadOptions, StateUpdate, read_stream
+
+# tracker user ids whose recommendations the demo fetches (they are demo users)
+DEMO_TRACKER_USERS = [5, 42, 1337]
 
 
-def summarise(client: PersonyzeClient, specs: Specs, spec: ObjectSpec, concurrency: int) -> str:
-    """One line for one object."""
-    if spec.kind == "html":
-        snippet = client.get_text(spec.path)
-        return f"{len(snippet)} characters of HTML/JS, starting {snippet[:40]!r}"
-    if spec.kind == "account":
-        return f"account {client.get(Query(spec.path))}"
-    if not spec.readable:
-        return f"{'/'.join(spec.methods)} endpoint, holds no rows"
+def summarise_stream(
+    client: PersonyzeClient, specs: Specs, stream: StreamDefinition, options: ReadOptions
+) -> str:
     rows = 0
     columns: set[str] = set()
-    last: Any = None
-    filters = list(partitions(client, specs, spec)) if spec.read.parent else [None]
-    for partition in filters:
-        prefix = (partition,) if partition is not None else ()
-        for item in read_records(client, spec, prefix=prefix, concurrency=concurrency):
-            if isinstance(item, Checkpoint):
-                last = item.value
-                continue
-            rows += 1
-            columns.update(item)
+    state: dict[str, Any] | None = None
+    first: dict[str, Any] | None = None
+    for item in read_stream(client, specs, stream, None, options):
+        if isinstance(item, StateUpdate):
+            state = item.value
+            continue
+        rows += 1
+        columns.update(item)
+        first = first or item
+    spec = stream.spec
+    if spec.kind == "html" and first is not None:
+        text = str(next(iter(first.values())))
+        return f"{len(text)} characters of HTML/JS, starting {text[:40]!r}"
     dynamic = sorted(columns - {c.name for c in spec.columns})
-    extra = (
-        f", dynamic: {', '.join(dynamic[:4])}{'…' if len(dynamic) > 4 else ''}" if dynamic else ""
-    )
-    key = spec.read.key
-    parts = f" in {len(filters)} partitions" if spec.read.parent else ""
-    return f"{rows:>7} rows{parts}, {len(columns)} columns{extra}; {spec.read.mode} on {key}" + (
-        f" (last {key} {last})" if last is not None else ""
-    )
+    shown = ", ".join(dynamic[:4]) + ("…" if len(dynamic) > 4 else "")
+    extra = f", dynamic: {shown}" if dynamic else ""
+    mode = f"incremental on {stream.cursor_field}" if stream.incremental else "full refresh"
+    final = f"; state {state}" if state else ""
+    return f"{rows:>7} rows, {len(columns)} columns{extra}; {mode}{final}"
+
+
+def summarise_endpoint(client: PersonyzeClient, spec: ObjectSpec) -> str:
+    if spec.kind == "account":
+        return f"account {client.get(Query(spec.path))}"
+    return f"{'/'.join(spec.methods)} endpoint, holds no rows"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,12 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     with running_sandbox("demo", scale=args.scale, seed=7) as sb:
         print(f"Sandbox listening at {sb.base_url}/ — reading every object back:\n")
         settings = ConnectionSettings.from_config(
-            {"api_key": sb.api_key, "base_url": sb.base_url, "max_concurrency": args.concurrency}
+            {
+                "api_key": sb.api_key,
+                "base_url": sb.base_url,
+                "max_concurrency": args.concurrency,
+                "recommendation_user_ids": DEMO_TRACKER_USERS,
+            }
         )
         began = time.monotonic()
         with PersonyzeClient(settings) as client:
+            streams = {s.name: s for s in discover(client, specs)}
+            options = ReadOptions.from_settings(settings)
             for name in sorted(specs.objects):
-                line = summarise(client, specs, specs.objects[name], args.concurrency)
+                if name in streams:
+                    line = summarise_stream(client, specs, streams[name], options)
+                else:
+                    line = summarise_endpoint(client, specs.objects[name])
                 print(f"  {name:<26} {line}", flush=True)
             sent = client.stats.requests_sent
         print(f"\n{sent} requests in {time.monotonic() - began:.1f} s; sandbox stopped.")

@@ -9,6 +9,7 @@ key is never part of a message or a repr.
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -48,6 +49,10 @@ class ConnectionSettings:
     max_retries: int
     max_concurrency: int
     lookback_window_days: int = 2
+    # The recommendations stream (connectors/recommendations.py): tracker user ids to ask for.
+    recommendation_user_ids: tuple[int, ...] = ()
+    recommendation_user_list_id: int | None = None
+    recommendation_document: str = "Default"
 
     def __post_init__(self) -> None:
         # Enforced here too so that a directly constructed instance cannot bypass the https rule.
@@ -58,7 +63,10 @@ class ConnectionSettings:
             f"ConnectionSettings(api_key='***', base_url={self.base_url!r}, "
             f"start_date={self.start_date!r}, request_timeout={self.request_timeout!r}, "
             f"max_retries={self.max_retries!r}, max_concurrency={self.max_concurrency!r}, "
-            f"lookback_window_days={self.lookback_window_days!r})"
+            f"lookback_window_days={self.lookback_window_days!r}, "
+            f"recommendation_user_ids={self.recommendation_user_ids!r}, "
+            f"recommendation_user_list_id={self.recommendation_user_list_id!r}, "
+            f"recommendation_document={self.recommendation_document!r})"
         )
 
     __str__ = __repr__
@@ -80,6 +88,11 @@ class ConnectionSettings:
             max_retries=int(values["max_retries"]),
             max_concurrency=int(values["max_concurrency"]),
             lookback_window_days=int(values.get("lookback_window_days") or 0),
+            recommendation_user_ids=tracker_user_ids(
+                "recommendation_user_ids", values.get("recommendation_user_ids") or ()
+            ),
+            recommendation_user_list_id=_optional_int(values.get("recommendation_user_list_id")),
+            recommendation_document=str(values.get("recommendation_document") or "Default"),
         )
 
 
@@ -139,6 +152,15 @@ def _typed(setting: Setting, raw: Any) -> Any:
     if kind == "array":
         if isinstance(raw, list | tuple):
             return tuple(raw)
+        if isinstance(raw, str):  # env-var configs: a JSON array or comma-separated items
+            text = raw.strip()
+            try:
+                parsed = json.loads(text) if text.startswith("[") else None
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return tuple(parsed)
+            return tuple(item.strip() for item in text.split(",") if item.strip())
         raise SettingsError(f"{name}: {shown} is not a list; {_examples(setting)}")
     number: float | int
     try:
@@ -152,6 +174,43 @@ def _typed(setting: Setting, raw: Any) -> Any:
             raise SettingsError(f"{name}: {shown} is not a whole number; {_examples(setting)}")
         return int(number)
     return float(number)
+
+
+# Tracker user ids are any signed or unsigned 32-bit integer (api §7.2).
+TRACKER_USER_ID_MIN = -(2**31)
+TRACKER_USER_ID_MAX = 2**32 - 1
+
+
+def tracker_user_id(value: Any) -> int | None:
+    """A tracker user id from an int or digits, or None when it is not a 32-bit integer."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,10}\s*", value):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and TRACKER_USER_ID_MIN <= value <= TRACKER_USER_ID_MAX:
+        return value
+    return None
+
+
+def tracker_user_ids(name: str, raw: Any) -> tuple[int, ...]:
+    """Distinct tracker user ids in their given order; a SettingsError names a bad one."""
+    out: list[int] = []
+    for item in raw:
+        value = tracker_user_id(item)
+        if value is None:
+            raise SettingsError(
+                f"{name}: {item!r} is not a tracker user id; use 32-bit integers "
+                f"({TRACKER_USER_ID_MIN} to {TRACKER_USER_ID_MAX}), e.g. [123456, 98765]"
+            )
+        if value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _shown(setting: Setting, value: Any) -> str:

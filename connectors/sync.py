@@ -9,6 +9,8 @@ State is plain JSON per stream:
 - child streams (user_list_users, one partition per list) are full refresh, resumable: while a
   sync runs the state says where it is (``{"resume": {"user_list_id": 17, "user_id": 1234}}``);
   a completed sync ends with ``{}`` so the next one reads every partition again;
+- the recommendations stream keeps the tracker session of each user,
+  ``{"sessions": {"<user_id>": "<session_id>"}}`` (connectors/recommendations.py);
 - other full-refresh streams keep no state.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors.read import Checkpoint, QueryClient, partitions, read_records, start_for
+from connectors.recommendations import SessionsCheckpoint, read_recommendations
 from connectors.settings import ConnectionSettings
 from connectors.spec import ObjectSpec, Specs
 from connectors.streams import StreamDefinition, html_record
@@ -44,10 +47,20 @@ class ReadOptions:
     start_date: int | None = None
     lookback_window_days: int = 2
     concurrency: int = 1
+    recommendation_user_ids: tuple[int, ...] = ()
+    recommendation_user_list_id: int | None = None
+    recommendation_document: str = "Default"
 
     @classmethod
     def from_settings(cls, settings: ConnectionSettings) -> ReadOptions:
-        return cls(settings.start_date, settings.lookback_window_days, settings.max_concurrency)
+        return cls(
+            settings.start_date,
+            settings.lookback_window_days,
+            settings.max_concurrency,
+            recommendation_user_ids=settings.recommendation_user_ids,
+            recommendation_user_list_id=settings.recommendation_user_list_id,
+            recommendation_document=settings.recommendation_document,
+        )
 
 
 def read_stream(
@@ -58,6 +71,10 @@ def read_stream(
     options: ReadOptions,
 ) -> Iterator[dict[str, Any] | StateUpdate]:
     spec = stream.spec
+    if spec.kind == "recommendations":
+        for entry in read_recommendations(client, specs, state, options):
+            yield StateUpdate(entry.value) if isinstance(entry, SessionsCheckpoint) else entry
+        return
     if spec.kind == "html":
         yield html_record(spec, client.get_text(spec.path))
         return

@@ -14,6 +14,7 @@ from itertools import islice
 from typing import Any
 
 from connectors.sandbox.store import Store
+from connectors.sandbox.tracker import RULES_TABLE, create_tracker_tables
 
 DAY = 86_400
 # Rows per object at --scale 1; --rows OBJECT=N overrides one of them.
@@ -201,6 +202,13 @@ class Demo:
                 "presenting_rules": {"max_per_session": 1 + i % 3, "delay_ms": 500 * i},
                 "libs_app": "recommendations" if ctype == "application/json" else "",
             }
+
+    def recommendation_rules(self) -> Iterator[dict[str, Any]]:
+        """How the sandbox's tracker fills the JSON recommendation actions 1-3 (the action ids
+        of ``actions``): see connectors/sandbox/tracker.py."""
+        yield {"action_id": 1, "algorithm": "top_picks", "max_items": 5}
+        yield {"action_id": 2, "algorithm": "recently_viewed", "max_items": 5}
+        yield {"action_id": 3, "algorithm": "related_articles", "max_items": 3}
 
     def conditions(self) -> Iterator[dict[str, Any]]:
         for i, name in enumerate(
@@ -556,6 +564,8 @@ def _demo(store: Store, demo: Demo) -> None:
             _insert(store, conn, table, getattr(demo, table)())
         for table, days in STATS_WINDOWS.items():
             _products_stats(conn, table, days)
+        create_tracker_tables(conn)
+        _insert(store, conn, RULES_TABLE, demo.recommendation_rules())
 
 
 DATASETS.update({"empty": _empty, "demo": _demo})

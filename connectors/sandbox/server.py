@@ -22,6 +22,7 @@ from connectors.sandbox.commands import DoRunner
 from connectors.sandbox.rules import Behaviour, ReadRules
 from connectors.sandbox.schema import SandboxApiError, bad_request
 from connectors.sandbox.store import Store
+from connectors.sandbox.tracker import Tracker
 from connectors.sandbox.writes import Writer
 from connectors.spec import ObjectSpec, Specs, default_specs
 
@@ -71,6 +72,7 @@ class Sandbox:
         self.store = Store(config.db_path, self.specs, rules)
         self.writer = Writer(self.store, config.behaviour)
         self.do = DoRunner(self.writer, accept_tracker_only=config.do_accepts_tracker_commands)
+        self.tracker = Tracker(self.store, DoRunner(self.writer))
         self.faults = FaultPlan(config.fault_rate, config.seed)
         self._serialised: dict[str, threading.Lock] = {
             name: threading.Lock()
@@ -106,7 +108,7 @@ class Sandbox:
         """Status, content type and body text for one authorised request."""
         q = parse_path(raw_path)
         spec = self.specs.objects.get(q.object)
-        if spec is None:
+        if spec is None or spec.kind == "recommendations":  # a stream, not a REST object
             raise bad_request(f"Unknown object {q.object}")
         if method not in spec.methods:
             raise bad_request(f"Method {method} is not allowed on {spec.name}")
@@ -115,7 +117,7 @@ class Sandbox:
         if spec.kind == "html":
             return 200, "text/html; charset=utf-8", tracker_code_html(self.store)
         if spec.kind == "tracker":
-            raise SandboxApiError(500, "tracker-v1 is not implemented by this sandbox version")
+            return self._tracker(body)
         if spec.kind == "commands":
             return self._do(body)
         if method == "GET":
@@ -155,6 +157,15 @@ class Sandbox:
         finally:
             lock.release()
         return 200, "application/json", _json(new_id)
+
+    def _tracker(self, body: bytes) -> tuple[int, str, str]:
+        try:  # tracker failures are 500s with the message as text (api §7.6)
+            payload = json.loads(body.decode("utf-8", errors="replace") or "null")
+        except json.JSONDecodeError:
+            raise SandboxApiError(500, "The request body is not valid JSON") from None
+        answer = self.tracker.handle(payload)
+        self.delay()
+        return 200, "application/json", _json(answer)
 
     def _do(self, body: bytes) -> tuple[int, str, str]:
         batch = _body(body)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 ColumnType = Literal["integer", "number", "string", "array", "object", "any"]
 ColumnFormat = Literal["unix_seconds", "date", "datetime"]
-ObjectKind = Literal["table", "html", "commands", "tracker", "account"]
+ObjectKind = Literal["table", "html", "commands", "tracker", "account", "recommendations"]
 JsonScalar = str | int | float | bool | None
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -88,7 +88,7 @@ class ReadPlan(Frozen):
 
     @model_validator(mode="after")
     def _key_needed(self) -> ReadPlan:
-        if self.mode != "none" and self.key is None:
+        if self.mode == "incremental" and self.key is None:
             raise ValueError("a readable object needs read.key")
         if self.mode == "incremental" and self.key_kind is None:
             raise ValueError("an incremental object needs read.key_kind")
@@ -282,6 +282,9 @@ class ObjectSpec(Frozen):
             if pk not in names:
                 raise ValueError(f"primary key {pk!r} is not a column")
         key = self.read.key
+        if self.readable and key is None and self.kind != "recommendations":
+            # only the recommendations stream is read through the tracker, not by key paging
+            raise ValueError("a readable object needs read.key")
         if key is not None and key not in names:
             raise ValueError(f"read.key {key!r} is not a column")
         for role, col in (("read.key", key), ("read.tie_breaker", self.read.tie_breaker)):

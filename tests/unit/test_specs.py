@@ -35,7 +35,9 @@ TABLES = [
     "summary_actions",
 ]
 ENDPOINTS = ["tracker_code", "do", "tracker-v1", "account"]
-ALL_OBJECTS = set(TABLES) | set(ENDPOINTS)
+# a stream of recommendations read through tracker-v1, not a REST object of its own
+DERIVED = ["recommendations"]
+ALL_OBJECTS = set(TABLES) | set(ENDPOINTS) | set(DERIVED)
 
 DO_COMMANDS = {
     "user profile",
@@ -172,6 +174,7 @@ READ_ONLY = {
     "summary_actions",
     "tracker_code",
     "account",
+    "recommendations",
     *STATS,
 }
 
@@ -202,12 +205,12 @@ def test_every_spec_file_loads(specs: Specs) -> None:
 
 def test_exact_set_of_objects(specs: Specs) -> None:
     assert set(specs.objects) == ALL_OBJECTS
-    assert len(specs.objects) == 25
+    assert len(specs.objects) == 26
 
 
 def test_kinds_and_paths(specs: Specs) -> None:
     for name, obj in specs.objects.items():
-        assert obj.path == name
+        assert obj.path == ("tracker-v1" if name in DERIVED else name)
     assert {n for n, o in specs.objects.items() if o.kind == "table"} == set(TABLES)
     assert specs.object("tracker_code").kind == "html"
     assert specs.object("do").kind == "commands"
@@ -343,6 +346,9 @@ def test_read_key_and_tie_breaker_are_indexed(specs: Specs) -> None:
     readable = specs.readable()
     assert {o.name for o in readable} == ALL_OBJECTS - {"do", "tracker-v1", "account"}
     for obj in readable:
+        if obj.name in DERIVED:
+            assert obj.read.key is None and obj.read.mode == "full_refresh"
+            continue
         assert obj.read.key is not None
         assert obj.column(obj.read.key).indexed, obj.name
         if obj.read.tie_breaker is not None:
@@ -416,7 +422,7 @@ def test_every_source_is_filled(specs: Specs) -> None:
 def test_write_plans(specs: Specs) -> None:
     for name, obj in specs.objects.items():
         assert obj.write.read_only is (name in READ_ONLY), name
-        if obj.write.read_only:
+        if obj.write.read_only and name not in DERIVED:
             assert obj.methods == ("GET",), name
     for name in ("products", "articles"):
         write = specs.object(name).write
@@ -490,7 +496,7 @@ def test_column_facts(specs: Specs) -> None:
     data = specs.object("forms").column("data")
     assert (data.type, data.role) == ("object", "packed_json")
     dynamic = {n for n, o in specs.objects.items() if o.dynamic_columns}
-    assert dynamic == {"users", "products", "articles", "forms", "summary_actions"}
+    assert dynamic == {"users", "products", "articles", "forms", "summary_actions", *DERIVED}
     pattern = specs.object("summary_actions").dynamic_column_pattern
     assert pattern is not None
     assert re.fullmatch(pattern, "goal_event_12_value")

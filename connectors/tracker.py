@@ -1,0 +1,420 @@
+"""Tracker API v1 (`POST /rest/tracker-v1`, api §7): send a device's commands, get its actions.
+
+One request carries the user (a 32-bit ``user_id``), the session token of the last answer, a
+few device fields and a batch of commands built from the command table of specs/commands.json.
+The answer holds the actions to present; the variable part of each action's content is in
+``data[content_param]`` and the constant wrapper (``content_begin``/``content_end``) comes
+from ``/rest/actions``, fetched once per client (api §5.4).
+
+Errors (api §7.6): 500 means the tracker refused the request and its plain-text body is the
+message (``TrackerError``, never retried: resending would not change the answer); 401 is a
+``ConfigurationError``; 503, other 5xx and network failures are retried with backoff. The
+core client retries every 5xx, so the tracker sends through its own client with retries off
+and keeps the retry loop here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from connectors import __version__
+from connectors.client import ClientStats, PersonyzeClient
+from connectors.errors import (
+    OutcomeUnknown,
+    PersonyzeError,
+    RequestError,
+    RetriesExhausted,
+    RetryableError,
+)
+from connectors.query import Query, all_of, build_path, cond
+from connectors.settings import ConnectionSettings, tracker_user_id
+from connectors.spec import CommandSpec, CommandTable, default_specs
+from connectors.spec.models import CommandArg
+
+logger = logging.getLogger("personyze.tracker")
+PATH = "tracker-v1"
+DOCUMENT_URN = "urn:personyze:doc:"
+DEVICE_TYPES = ("regular", "tablet", "phone")
+WRAPPER_COLUMNS = ("id", "name", "content_type", "content_param", "content_begin", "content_end")
+BACKOFF_BASE, BACKOFF_CAP, RETRY_BUDGET = 0.5, 30.0, 300.0
+
+
+class TrackerError(RequestError):
+    """tracker-v1 answered 500: the request was refused and the body says why."""
+
+
+class TrackerInputError(ValueError):
+    """A command or field that tracker-v1 would refuse, caught before sending."""
+
+
+def check_user_id(value: Any) -> int:
+    checked = tracker_user_id(value)
+    if checked is None:
+        raise TrackerInputError(
+            f"user_id {value!r} is not a tracker user id: any signed or unsigned 32-bit integer"
+        )
+    return checked
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def command(name: str, *args: Any, table: CommandTable | None = None, **keywords: Any) -> list[Any]:
+    """One command, e.g. ``command("Product viewed", "SKU-1", action_id=10)``."""
+    return checked_command([name, *args, *(x for kv in keywords.items() for x in kv)], table)
+
+
+def navigate(document: str) -> list[Any]:
+    """``["Navigate", "urn:personyze:doc:<document>"]``: a new page, where actions run again."""
+    if not document:
+        raise TrackerInputError("the document name of Navigate must not be empty")
+    return ["Navigate", DOCUMENT_URN + quote(document, safe="")]
+
+
+def checked_command(raw: Sequence[Any], table: CommandTable | None = None) -> list[Any]:
+    """A command array checked against the command table (names are case-insensitive): the
+    canonical name, positional arguments, then keyword pairs or field/value pairs."""
+    if isinstance(raw, str | bytes) or not raw or not isinstance(raw[0], str):
+        raise TrackerInputError(f"a command is an array starting with its name, not {raw!r}")
+    table = table or default_specs().commands
+    spec = table.find(raw[0], "tracker-v1")
+    if spec is None:
+        known = ", ".join(c.name for c in table.commands if "tracker-v1" in c.endpoints)
+        raise TrackerInputError(f"unknown tracker command {raw[0]!r}; known: {known}")
+    args = list(raw[1:])
+    out: list[Any] = [spec.name]
+    for index, arg in enumerate(spec.positional):
+        if index >= len(args):
+            if arg.optional:
+                break
+            raise TrackerInputError(f"command {spec.name!r} needs the argument {arg.name}")
+        out.append(_typed(spec, arg, args[index]))
+    rest = args[len(out) - 1 :]
+    if len(rest) % 2:
+        raise TrackerInputError(f"command {spec.name!r}: {rest[-1]!r} has no value")
+    allowed = {k.name: k for k in spec.keywords}
+    for key, value in zip(rest[::2], rest[1::2], strict=True):
+        if spec.field_value_pairs:
+            if not isinstance(key, str) or not key.strip():
+                raise TrackerInputError(f"command {spec.name!r}: field {key!r} must be a text")
+            out += [key, value]
+        elif isinstance(key, str) and key in allowed:
+            out += [key, _typed(spec, allowed[key], value)]
+        else:
+            names = ", ".join(allowed) or "none"
+            raise TrackerInputError(
+                f"command {spec.name!r} does not accept {key!r}; allowed: {names}"
+            )
+    return out
+
+
+def _typed(spec: CommandSpec, arg: CommandArg, value: Any) -> Any:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if arg.type == "string" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # internal ids are text; a numeric SKU is sent as its digits
+    if arg.type == "integer" and isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    if arg.type == "number" and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    ok = {
+        "string": isinstance(value, str),
+        "number": number,
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "string_or_number": isinstance(value, str) or number,
+    }[arg.type]
+    if not ok:
+        raise TrackerInputError(
+            f"command {spec.name!r}: {arg.name} must be a {arg.type}, not {value!r}"
+        )
+    return value
+
+
+# ---------------------------------------------------------------------------- device
+
+
+@dataclass(frozen=True)
+class Device:
+    """What the dashboard shows about the device (all optional, api §9 U13)."""
+
+    languages: str | None = None
+    time_zone: float | None = None
+    screen: str | None = None
+    os: str | None = None
+    platform: str | None = None
+    device_type: str | None = "regular"
+
+    def __post_init__(self) -> None:
+        if self.device_type is not None and self.device_type not in DEVICE_TYPES:
+            raise TrackerInputError(f"device_type must be one of {', '.join(DEVICE_TYPES)}")
+        if self.screen is not None and not re.fullmatch(r"\d+x\d+", self.screen):
+            raise TrackerInputError(f"screen must look like 1920x1080, not {self.screen!r}")
+        if self.time_zone is not None and not -14 <= self.time_zone <= 14:
+            raise TrackerInputError(f"time_zone {self.time_zone!r} is not an offset in hours")
+
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+# ---------------------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True)
+class ActionWrapper:
+    """The constant part of an action's content (a row of /rest/actions)."""
+
+    id: int
+    name: str | None
+    content_type: str | None
+    content_param: str | None
+    content_begin: str
+    content_end: str
+
+
+@dataclass(frozen=True)
+class TrackerAction:
+    id: int
+    data: dict[str, str]
+    name: str | None = None
+    content_type: str | None = None
+    content: str | None = None
+    items: list[Any] | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class TrackerResponse:
+    session_id: str | None
+    actions: tuple[TrackerAction, ...]
+    conditions: tuple[int, ...]
+    cache_version: int
+    dismiss_conditions: tuple[int, ...]
+    dismiss_actions: tuple[int, ...]
+
+
+def assemble(
+    action_id: int, data: Mapping[str, str], wrapper: ActionWrapper | None
+) -> TrackerAction:
+    """content = content_begin + data[content_param] + content_end; JSON content parsed.
+    Without a wrapper, a ``data`` entry is read as a JSON recommendation (``[`` ... ``]``, REC)."""
+    if wrapper is None:
+        if "data" not in data:
+            return TrackerAction(action_id, dict(data))
+        wrapper = ActionWrapper(action_id, None, "application/json", "data", "[", "]")
+    param = wrapper.content_param
+    if not param or param not in data:
+        return TrackerAction(action_id, dict(data), wrapper.name, wrapper.content_type)
+    content = wrapper.content_begin + data[param] + wrapper.content_end
+    items: list[Any] | None = None
+    if "json" in (wrapper.content_type or ""):
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            parsed = None
+        items = parsed if isinstance(parsed, list) else None
+    return TrackerAction(action_id, dict(data), wrapper.name, wrapper.content_type, content, items)
+
+
+# ---------------------------------------------------------------------------- client
+
+
+class TrackerClient:
+    """Sends tracker-v1 requests and remembers each user's session (``sessions``)."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        sessions: Mapping[int, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        user_agent: str = f"personyze-connectors/{__version__}",
+        sleep: Callable[[float], None] = time.sleep,
+        table: CommandTable | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions: dict[int, str] = dict(sessions or {})
+        self._max_retries = settings.max_retries
+        self._http = PersonyzeClient(
+            dataclasses.replace(settings, max_retries=0), transport=transport, user_agent=user_agent
+        )
+        self._sleep = sleep
+        self._table = table or default_specs().commands
+        self._rng = random.Random()
+        self._wrappers: dict[int, ActionWrapper | None] = {}
+        self._cache_version = 0
+
+    def __enter__(self) -> TrackerClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def stats(self) -> ClientStats:
+        """Requests sent (retries included) by this tracker client."""
+        return self._http.stats
+
+    def send(
+        self,
+        user_id: int,
+        commands: Iterable[Sequence[Any]],
+        *,
+        device: Device | None = None,
+        new_session: bool = False,
+        resend_lost: bool = False,
+    ) -> TrackerResponse:
+        """One request for ``user_id`` with its last session_id; the answer's session_id
+        replaces it (a null keeps it). ``resend_lost``: resend when the answer was lost (only
+        for batches that may safely apply twice, such as a lone Navigate)."""
+        user_id = check_user_id(user_id)
+        body: dict[str, Any] = {"user_id": user_id, **(device.fields() if device else {})}
+        if user_id in self.sessions:
+            body["session_id"] = self.sessions[user_id]
+        if new_session:
+            body["new_session"] = True
+        body["commands"] = [checked_command(c, self._table) for c in commands]
+        answer = self._call("POST", PATH, body, resend_lost=resend_lost)
+        response = self._response(answer)
+        if response.session_id is not None:
+            self.sessions[user_id] = response.session_id
+        return dataclasses.replace(response, session_id=self.sessions.get(user_id))
+
+    def wrappers(self, ids: Iterable[int]) -> dict[int, ActionWrapper | None]:
+        """Wrappers of actions (None: /rest/actions does not list it), fetched once each."""
+        wanted = sorted(set(ids))
+        missing = [i for i in wanted if i not in self._wrappers]
+        if missing:
+            query = Query(
+                "actions", where=all_of(cond("id", ":", missing)), columns=WRAPPER_COLUMNS
+            )
+            rows = self._call("GET", build_path(query), None, resend_lost=True)
+            found = {w.id: w for w in map(_wrapper, rows if isinstance(rows, list) else []) if w}
+            for i in missing:
+                self._wrappers[i] = found.get(i)
+        return {i: self._wrappers[i] for i in wanted}
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _response(self, answer: Any) -> TrackerResponse:
+        if not isinstance(answer, dict):
+            raise PersonyzeError(
+                f"Personyze tracker-v1 answered {type(answer).__name__} instead of an object",
+                object=PATH,
+                operation="write",
+            )
+        version = _int(answer.get("cache_version")) or 0
+        if version > self._cache_version:  # the account's content changed: drop the cache
+            self._cache_version, self._wrappers = version, {}
+        raw_actions = [a for a in answer.get("actions") or [] if isinstance(a, dict)]
+        parsed = [(_int(a.get("id")), _data(a.get("data"))) for a in raw_actions]
+        ids = [i for i, _ in parsed if i is not None]
+        wrappers = self.wrappers(ids) if ids else {}
+        session = answer.get("session_id")
+        return TrackerResponse(
+            session_id=session if isinstance(session, str) and session else None,
+            actions=tuple(assemble(i, d, wrappers.get(i)) for i, d in parsed if i is not None),
+            conditions=_ids(
+                c.get("id") if isinstance(c, dict) else c for c in answer.get("conditions") or []
+            ),
+            cache_version=version,
+            dismiss_conditions=_ids(answer.get("dismiss_conditions") or []),
+            dismiss_actions=_ids(answer.get("dismiss_actions") or []),
+        )
+
+    def _call(self, method: str, path: str, body: Any, *, resend_lost: bool) -> Any:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return _decoded(self._http.request(method, path, body), path)
+            except RetriesExhausted as exc:
+                error: RetryableError = exc.last
+            except OutcomeUnknown as exc:
+                if not resend_lost:
+                    raise
+                error = exc
+            if method == "POST" and error.status == 500:
+                text = (error.body or "").strip()
+                raise TrackerError(
+                    text or "tracker-v1 refused the request (HTTP 500 without a message)",
+                    object=PATH,
+                    operation="write",
+                    status=500,
+                    body=error.body,
+                ) from None
+            ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+            delay = self._rng.uniform(0.0, ceiling)
+            elapsed = time.monotonic() - started
+            if attempt > self._max_retries or elapsed + delay > RETRY_BUDGET:
+                raise RetriesExhausted(error, attempts=attempt, elapsed=elapsed) from error
+            logger.warning("retrying %s %s in %.2fs: %s", method, path.split("/")[0], delay, error)
+            self._sleep(delay)
+
+
+def _decoded(response: httpx.Response, path: str) -> Any:
+    # the SDKs treat a 200 with an empty body as an error (api §7.6)
+    try:
+        return json.loads(response.text)
+    except ValueError:
+        obj = path.split("/", 1)[0]
+        raise PersonyzeError(
+            f"Personyze {obj} answered HTTP {response.status_code} with "
+            f"{'an empty body' if not response.text.strip() else 'a body that is not JSON'}; "
+            "check that base_url is the REST root (e.g. https://app.personyze.com/rest)",
+            object=obj,
+            status=response.status_code,
+        ) from None
+
+
+def _wrapper(row: Any) -> ActionWrapper | None:
+    if not isinstance(row, dict) or _int(row.get("id")) is None:
+        return None
+    return ActionWrapper(
+        id=int(row["id"]),
+        name=row.get("name"),
+        content_type=row.get("content_type"),
+        content_param=row.get("content_param"),
+        content_begin=row.get("content_begin") or "",
+        content_end=row.get("content_end") or "",
+    )
+
+
+def _int(value: Any) -> int | None:
+    # the iOS SDK accepts ids as numbers or numeric strings (api §7.4)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    return None
+
+
+def _ids(values: Iterable[Any]) -> tuple[int, ...]:
+    return tuple(i for i in map(_int, values) if i is not None)
+
+
+def _data(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
