@@ -49,11 +49,16 @@ def make_client(sb: RunningSandbox) -> PersonyzeClient:
     return PersonyzeClient(settings, sleep=lambda s: time.sleep(min(s, 0.01)))
 
 
-def write(sb: RunningSandbox, config: dict[str, Any], records: Records, tmp: Path,
-          **options: Any) -> RunSummary:
+def write(
+    sb: RunningSandbox, config: dict[str, Any], records: Records, tmp: Path, **options: Any
+) -> RunSummary:
     targets = parse_targets(config, records)
-    opts = {"rejects_path": tmp / "rejects.jsonl", "ledger_path": tmp / "ledger.db",
-            "min_records_for_error_rate": 10_000, **options}
+    opts = {
+        "rejects_path": tmp / "rejects.jsonl",
+        "ledger_path": tmp / "ledger.db",
+        "min_records_for_error_rate": 10_000,
+        **options,
+    }
     with make_client(sb) as client:
         engine = WriteEngine(client, targets, WriteOptions(**opts))
         for stream, rows in records.items():
@@ -80,31 +85,56 @@ def users_by_email(sb: RunningSandbox, emails: list[str]) -> dict[str, dict[str,
 
 
 def members(sb: RunningSandbox, list_id: int) -> set[int]:
-    rows = get(sb, Query("user_list_users", where=all_of(cond("user_list_id", "=", list_id)),
-                         column="user_id", limit=1000))
+    rows = get(
+        sb,
+        Query(
+            "user_list_users",
+            where=all_of(cond("user_list_id", "=", list_id)),
+            column="user_id",
+            limit=1000,
+        ),
+    )
     return set(rows)
 
 
 def interactions(sb: RunningSandbox, products: list[str]) -> Counter[tuple[Any, ...]]:
-    rows = get(sb, Query("products_interactions",
-                         where=all_of(cond("product_internal_id", ":", products)), limit=1000))
-    return Counter((r["user_id"], r["product_internal_id"], r["status"], r["quantity"],
-                    r["amount"]) for r in rows)
+    rows = get(
+        sb,
+        Query(
+            "products_interactions",
+            where=all_of(cond("product_internal_id", ":", products)),
+            limit=1000,
+        ),
+    )
+    return Counter(
+        (r["user_id"], r["product_internal_id"], r["status"], r["quantity"], r["amount"])
+        for r in rows
+    )
 
 
 def article_interactions(sb: RunningSandbox) -> Counter[tuple[Any, ...]]:
     # No REST object holds article interactions: read the sandbox's internal table.
     with sqlite3.connect(sb.db_path) as conn:
         rows = conn.execute(
-            "SELECT user_id, article_internal_id, status FROM _articles_interactions").fetchall()
+            "SELECT user_id, article_internal_id, status FROM _articles_interactions"
+        ).fetchall()
     return Counter(tuple(r) for r in rows)
 
 
 def table_counts(sb: RunningSandbox) -> dict[str, int]:
     with sqlite3.connect(sb.db_path) as conn:
-        return {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
-                for t in ("users", "products", "articles", "user_lists", "user_list_users",
-                          "products_interactions", "_articles_interactions")}
+        return {
+            t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
+            for t in (
+                "users",
+                "products",
+                "articles",
+                "user_lists",
+                "user_list_users",
+                "products_interactions",
+                "_articles_interactions",
+            )
+        }
 
 
 @pytest.fixture
@@ -123,10 +153,17 @@ CONFIG: dict[str, Any] = {
     "discontinued": {"object": "products", "mode": "delete"},
     "lists": {"object": "user_lists"},
     "vip_add": {"object": "user_list_users", "list_id": 1},
-    "vip_remove": {"object": "user_list_users", "mode": "delete", "list_id": 1,
-                   "match_key": "user_id"},
-    "newsletter": {"object": "user_list_users", "mode": "mirror",
-                   "list_name": "Newsletter opt-ins"},
+    "vip_remove": {
+        "object": "user_list_users",
+        "mode": "delete",
+        "list_id": 1,
+        "match_key": "user_id",
+    },
+    "newsletter": {
+        "object": "user_list_users",
+        "mode": "mirror",
+        "list_name": "Newsletter opt-ins",
+    },
     "events": {"object": "products_interactions"},
     "reads": {"object": "articles_interactions"},
 }
@@ -135,35 +172,66 @@ NEW = [f"new{i}@example.com" for i in range(12)]
 
 def all_modes_input() -> Records:
     return {
-        "users": [{"email": e, "first_name": f"N{i}", "custom_t_1": "vip", "_sdc_seq": i}
-                  for i, e in enumerate(NEW)]
+        "users": [
+            {"email": e, "first_name": f"N{i}", "custom_t_1": "vip", "_sdc_seq": i}
+            for i, e in enumerate(NEW)
+        ]
         + [{"email": "omar.chen.1@example.com", "last_name": "Chen-Updated"}],
-        "crm_update": [{"email": "tara.ivanova.2@example.com", "custom_i_1": 7},
-                       {"email": "nobody@example.com", "custom_i_1": 1}],
-        "crm_insert": [{"email": "fresh@example.com", "first_name": "F"},
-                       {"email": "rosa.ivanova.3@example.com", "first_name": "R"}],
+        "crm_update": [
+            {"email": "tara.ivanova.2@example.com", "custom_i_1": 7},
+            {"email": "nobody@example.com", "custom_i_1": 1},
+        ],
+        "crm_insert": [
+            {"email": "fresh@example.com", "first_name": "F"},
+            {"email": "rosa.ivanova.3@example.com", "first_name": "R"},
+        ],
         "crm_delete": [{"user_id": 10}, {"user_id": 999_999}],
-        "products": [{"internal_id": f"P-{i}", "title": f"Item {i}", "price": 10 + i,
-                      "image_1": f"https://cdn.example.com/{i}.jpg", "is_in_stock": "yes"}
-                     for i in range(8)],
-        "articles": [{"internal_id": f"A-{i}", "title": f"Post {i}", "is_published": "yes"}
-                     for i in range(3)],
-        "price_update": [{"internal_id": "SKU-00001", "price": 1.25},
-                         {"internal_id": "P-NOPE", "price": 2}],
+        "products": [
+            {
+                "internal_id": f"P-{i}",
+                "title": f"Item {i}",
+                "price": 10 + i,
+                "image_1": f"https://cdn.example.com/{i}.jpg",
+                "is_in_stock": "yes",
+            }
+            for i in range(8)
+        ],
+        "articles": [
+            {"internal_id": f"A-{i}", "title": f"Post {i}", "is_published": "yes"} for i in range(3)
+        ],
+        "price_update": [
+            {"internal_id": "SKU-00001", "price": 1.25},
+            {"internal_id": "P-NOPE", "price": 2},
+        ],
         "discontinued": [{"internal_id": "SKU-00002"}],
         "lists": [{"name": "Reverse ETL"}],
         "vip_add": [{"email": NEW[0]}, {"email": NEW[1]}, {"email": "omar.chen.1@example.com"}],
         "vip_remove": [],  # filled in by the test from the data
         "newsletter": [{"email": e} for e in NEW[:5]],
-        "events": [{"email": NEW[i], "product_internal_id": f"P-{i}", "status": "goal",
-                    "quantity": 2, "amount": 20 + i, "transaction_time": T0 + i}
-                   for i in range(8)]
+        "events": [
+            {
+                "email": NEW[i],
+                "product_internal_id": f"P-{i}",
+                "status": "goal",
+                "quantity": 2,
+                "amount": 20 + i,
+                "transaction_time": T0 + i,
+            }
+            for i in range(8)
+        ]
         + [{"email": NEW[0], "product_internal_id": "P-1", "status": "delivered"}],
-        "reads": [{"email": NEW[i], "article_internal_id": f"A-{i}", "status": "liked"}
-                  for i in range(3)],
-        "do": [{"key": NEW[9], "command": "Product added to cart", "item": "P-7", "quantity": 3},
-               {"key_type": "email", "key": NEW[9], "command": "User profile",
-                "fields": {"custom_t_2": "from do"}}],
+        "reads": [
+            {"email": NEW[i], "article_internal_id": f"A-{i}", "status": "liked"} for i in range(3)
+        ],
+        "do": [
+            {"key": NEW[9], "command": "Product added to cart", "item": "P-7", "quantity": 3},
+            {
+                "key_type": "email",
+                "key": NEW[9],
+                "command": "User profile",
+                "fields": {"custom_t_2": "from do"},
+            },
+        ],
     }
 
 
@@ -171,8 +239,9 @@ def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     with sqlite3.connect(sandbox.db_path) as conn:
-        vip_member = conn.execute("SELECT user_id FROM user_list_users WHERE user_list_id = 1 "
-                                  "ORDER BY user_id LIMIT 1").fetchone()[0]
+        vip_member = conn.execute(
+            "SELECT user_id FROM user_list_users WHERE user_list_id = 1 ORDER BY user_id LIMIT 1"
+        ).fetchone()[0]
         list4 = members(sandbox, 4)
     records = all_modes_input()
     records["vip_remove"] = [{"user_id": vip_member}, {"user_id": 999_999}]
@@ -184,7 +253,10 @@ def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     assert (s["crm_insert"].created, s["crm_insert"].rejected) == (1, 1)
     assert (s["crm_delete"].deleted, s["crm_delete"].unchanged) == (1, 1)
     assert (s["products"].created, s["price_update"].updated, s["price_update"].rejected) == (
-        8, 1, 1)
+        8,
+        1,
+        1,
+    )
     assert s["discontinued"].deleted == 1 and s["articles"].created == 3
     assert s["lists"].created == 1
     assert (s["vip_add"].created, s["vip_remove"].deleted, s["vip_remove"].unchanged) == (3, 1, 1)
@@ -196,10 +268,20 @@ def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     assert "no products row has internal_id=P-NOPE" in reasons[("price_update", "P-NOPE")]
 
     # profiles
-    users = users_by_email(sandbox, [*NEW, "omar.chen.1@example.com", "tara.ivanova.2@example.com",
-                                     "fresh@example.com", "nobody@example.com"])
-    assert all(users[e]["first_name"] == f"N{i}" and users[e]["custom_t_1"] == "vip"
-               for i, e in enumerate(NEW))
+    users = users_by_email(
+        sandbox,
+        [
+            *NEW,
+            "omar.chen.1@example.com",
+            "tara.ivanova.2@example.com",
+            "fresh@example.com",
+            "nobody@example.com",
+        ],
+    )
+    assert all(
+        users[e]["first_name"] == f"N{i}" and users[e]["custom_t_1"] == "vip"
+        for i, e in enumerate(NEW)
+    )
     assert "_sdc_seq" not in users[NEW[0]]
     assert users["omar.chen.1@example.com"]["last_name"] == "Chen-Updated"
     assert users["omar.chen.1@example.com"]["first_name"] == "Omar"
@@ -208,9 +290,23 @@ def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     assert users[NEW[9]]["custom_t_2"] == "from do"
     assert get(sandbox, Query("users", where=all_of(cond("user_id", "=", 10)))) == []
     # catalog
-    products = {p["internal_id"]: p for p in get(sandbox, Query(
-        "products", where=all_of(cond("internal_id", ":", [f"P-{i}" for i in range(8)]
-                                      + ["SKU-00001", "SKU-00002", "P-NOPE"])), limit=100))}
+    products = {
+        p["internal_id"]: p
+        for p in get(
+            sandbox,
+            Query(
+                "products",
+                where=all_of(
+                    cond(
+                        "internal_id",
+                        ":",
+                        [f"P-{i}" for i in range(8)] + ["SKU-00001", "SKU-00002", "P-NOPE"],
+                    )
+                ),
+                limit=100,
+            ),
+        )
+    }
     assert products["P-3"]["title"] == "Item 3" and products["P-3"]["price"] == 13
     assert products["P-3"]["image_big_url"] == "https://cdn.example.com/3.jpg"
     assert products["SKU-00001"]["price"] == 1.25
@@ -221,22 +317,25 @@ def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     lists = get(sandbox, Query("user_lists", order_by=("id",)))
     assert [lst["name"] for lst in lists].count("Reverse ETL") == 1
     vip = members(sandbox, 1)
-    assert {users[NEW[0]]["user_id"], users[NEW[1]]["user_id"],
-            users["omar.chen.1@example.com"]["user_id"]} <= vip
+    assert {
+        users[NEW[0]]["user_id"],
+        users[NEW[1]]["user_id"],
+        users["omar.chen.1@example.com"]["user_id"],
+    } <= vip
     assert vip_member not in vip
     # mirror: "Newsletter opt-ins" names lists 2 and 4; the lowest id (2) is the list
     assert members(sandbox, 2) == {users[e]["user_id"] for e in NEW[:5]}
     assert members(sandbox, 4) == list4
     # events
     events = interactions(sandbox, [f"P-{i}" for i in range(8)])
-    expected = Counter({(users[NEW[i]]["user_id"], f"P-{i}", "goal", 2, 20 + i): 1
-                        for i in range(8)})
+    expected = Counter(
+        {(users[NEW[i]]["user_id"], f"P-{i}", "goal", 2, 20 + i): 1 for i in range(8)}
+    )
     expected[(users[NEW[0]]["user_id"], "P-1", "delivered", 1, None)] = 1
     expected[(users[NEW[9]]["user_id"], "P-7", "extra", 3, None)] = 1
     assert events == expected
     articles = article_interactions(sandbox)
-    assert articles == Counter({(users[NEW[i]]["user_id"], f"A-{i}", "liked"): 1
-                                for i in range(3)})
+    assert articles == Counter({(users[NEW[i]]["user_id"], f"A-{i}", "liked"): 1 for i in range(3)})
 
     # the same writes again: nothing changes, nothing is duplicated
     before = table_counts(sandbox)
@@ -265,32 +364,65 @@ def test_bad_records_are_rejected_with_reasons_and_nothing_else_is_lost(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     records: Records = {
-        "users": [{"email": "ok1@example.com", "first_name": "Ok"},
-                  {"first_name": "no key"},
-                  {"email": "not-an-email"},
-                  {"email": "ok2@example.com", "custom_i_1": "seven"},
-                  {"email": "ok3@example.com", "bio": "x" * 70_000},
-                  {"email": "ok4@example.com", "first_name": "Ok4"}],
+        "users": [
+            {"email": "ok1@example.com", "first_name": "Ok"},
+            {"first_name": "no key"},
+            {"email": "not-an-email"},
+            {"email": "ok2@example.com", "custom_i_1": "seven"},
+            {"email": "ok3@example.com", "bio": "x" * 70_000},
+            {"email": "ok4@example.com", "first_name": "Ok4"},
+        ],
         "products_interactions": [
-            {"email": "ok1@example.com", "product_internal_id": "SKU-00003", "status": "viewed",
-             "transaction_time": T0},
-            {"email": "ok1@example.com", "product_internal_id": "NO-SUCH-SKU", "status": "goal",
-             "transaction_time": T0},
-            {"email": "ok1@example.com", "product_internal_id": "SKU-00004", "status": "goal",
-             "colour": "red"},
-            {"email": "ok1@example.com", "product_internal_id": "SKU-00005", "status": "goal",
-             "transaction_time": T0 + 1}],
-        "do": [{"key": "ok4@example.com", "command": "Teleport", "item": "SKU-00003"},
-               {"key": "ok4@example.com", "command": "Product viewed", "item": "SKU-00003",
-                "quantity": "many"},
-               {"key": "ok4@example.com", "command": "Product viewed", "item": "SKU-00006",
-                "transaction_time": T0}],
+            {
+                "email": "ok1@example.com",
+                "product_internal_id": "SKU-00003",
+                "status": "viewed",
+                "transaction_time": T0,
+            },
+            {
+                "email": "ok1@example.com",
+                "product_internal_id": "NO-SUCH-SKU",
+                "status": "goal",
+                "transaction_time": T0,
+            },
+            {
+                "email": "ok1@example.com",
+                "product_internal_id": "SKU-00004",
+                "status": "goal",
+                "colour": "red",
+            },
+            {
+                "email": "ok1@example.com",
+                "product_internal_id": "SKU-00005",
+                "status": "goal",
+                "transaction_time": T0 + 1,
+            },
+        ],
+        "do": [
+            {"key": "ok4@example.com", "command": "Teleport", "item": "SKU-00003"},
+            {
+                "key": "ok4@example.com",
+                "command": "Product viewed",
+                "item": "SKU-00003",
+                "quantity": "many",
+            },
+            {
+                "key": "ok4@example.com",
+                "command": "Product viewed",
+                "item": "SKU-00006",
+                "transaction_time": T0,
+            },
+        ],
         "members": [{"email": "ok1@example.com"}],
-        "members_by_column": [{"email": "ok4@example.com", "user_list_id": 4242},
-                              {"email": "ok4@example.com", "user_list_id": 3}],
+        "members_by_column": [
+            {"email": "ok4@example.com", "user_list_id": 4242},
+            {"email": "ok4@example.com", "user_list_id": 3},
+        ],
     }
-    config = {"members": {"object": "user_list_users", "list_id": 777},
-              "members_by_column": {"object": "user_list_users"}}
+    config = {
+        "members": {"object": "user_list_users", "list_id": 777},
+        "members_by_column": {"object": "user_list_users"},
+    }
     summary = write(sandbox, config, records, tmp_path)
     found = {(r["stream"], r["key"]): r["reason"] for r in rejects(tmp_path)}
     assert "missing match key 'email'" in found[("users", None)]
@@ -298,7 +430,8 @@ def test_bad_records_are_rejected_with_reasons_and_nothing_else_is_lost(
     assert "expects an integer" in found[("users", "ok2@example.com")]
     assert "over the limit of 65,535" in found[("users", "ok3@example.com")]
     assert "NO-SUCH-SKU" in found[("products_interactions", "ok1@example.com")] or any(
-        "NO-SUCH-SKU" in r["reason"] for r in rejects(tmp_path))
+        "NO-SUCH-SKU" in r["reason"] for r in rejects(tmp_path)
+    )
     assert any("unknown column 'colour'" in r["reason"] for r in rejects(tmp_path))
     assert any("unknown command 'Teleport'" in r["reason"] for r in rejects(tmp_path))
     assert any("quantity 'many' is not a number" in r["reason"] for r in rejects(tmp_path))
@@ -320,8 +453,9 @@ def test_bad_records_are_rejected_with_reasons_and_nothing_else_is_lost(
 
 
 def test_error_rate_stops_the_run(sandbox: RunningSandbox, tmp_path: Path) -> None:
-    records: Records = {"users": [{"email": f"u{i}@example.com"} for i in range(6)]
-                        + [{"email": "bad"}] * 4}
+    records: Records = {
+        "users": [{"email": f"u{i}@example.com"} for i in range(6)] + [{"email": "bad"}] * 4
+    }
     with pytest.raises(ErrorRateExceeded) as err:
         write(sandbox, {}, records, tmp_path, min_records_for_error_rate=10, max_error_rate=0.2)
     assert err.value.summary.total("rejected") == 4
@@ -355,10 +489,19 @@ def crash_input() -> Records:
         "users": [{"email": e, "first_name": f"C{i}"} for i, e in enumerate(emails)],
         "products": [{"internal_id": f"C-{i}", "title": f"Crash {i}"} for i in range(10)],
         # no transaction_time: the engine stamps one so a pending event can be looked up
-        "products_interactions": [{"email": e, "product_internal_id": f"SKU-{i % 50 + 1:05d}",
-                                   "status": "goal", "amount": i} for i, e in enumerate(emails)]
-        + [{"email": e, "product_internal_id": f"SKU-{i % 50 + 1:05d}", "status": "viewed"}
-           for i, e in enumerate(emails)],
+        "products_interactions": [
+            {
+                "email": e,
+                "product_internal_id": f"SKU-{i % 50 + 1:05d}",
+                "status": "goal",
+                "amount": i,
+            }
+            for i, e in enumerate(emails)
+        ]
+        + [
+            {"email": e, "product_internal_id": f"SKU-{i % 50 + 1:05d}", "status": "viewed"}
+            for i, e in enumerate(emails)
+        ],
     }
 
 
@@ -368,17 +511,23 @@ def test_killed_mid_run_then_rerun_writes_every_row_exactly_once(tmp_path: Path)
     data.write_text(json.dumps(records))
     script.write_text(CRASH_SCRIPT)
     with running_sandbox("demo", scale=1, seed=11, latency_ms=40) as sb:
-        proc = subprocess.Popen([sys.executable, str(script), sb.base_url, sb.api_key,
-                                 str(ledger), str(data)], env={**os.environ},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), sb.base_url, sb.api_key, str(ledger), str(data)],
+            env={**os.environ},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         killed = False
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             if ledger.exists():
                 try:
                     with sqlite3.connect(ledger, timeout=0.05) as conn:
-                        states = dict(conn.execute(
-                            "SELECT state, COUNT(*) FROM events GROUP BY state").fetchall())
+                        states = dict(
+                            conn.execute(
+                                "SELECT state, COUNT(*) FROM events GROUP BY state"
+                            ).fetchall()
+                        )
                 except sqlite3.OperationalError:
                     states = {}
                 if states.get("pending") and states.get("done", 0) >= 10:
@@ -396,23 +545,45 @@ def test_killed_mid_run_then_rerun_writes_every_row_exactly_once(tmp_path: Path)
         assert summary.streams["products_interactions"].skipped >= 10
         emails = [r["email"] for r in records["users"]]
         users = users_by_email(sb, emails)
-        assert len(users) == 40 and all(users[e]["first_name"] == f"C{i}"
-                                        for i, e in enumerate(emails))
+        assert len(users) == 40 and all(
+            users[e]["first_name"] == f"C{i}" for i, e in enumerate(emails)
+        )
         with sqlite3.connect(sb.db_path) as conn:
-            dupes = conn.execute("SELECT email, COUNT(*) FROM users WHERE email LIKE 'crash%' "
-                                 "GROUP BY email HAVING COUNT(*) > 1").fetchall()
+            dupes = conn.execute(
+                "SELECT email, COUNT(*) FROM users WHERE email LIKE 'crash%' "
+                "GROUP BY email HAVING COUNT(*) > 1"
+            ).fetchall()
         assert dupes == []
         skus = sorted({r["product_internal_id"] for r in records["products_interactions"]})
         uids = {users[e]["user_id"] for e in emails}
-        events = get(sb, Query("products_interactions",
-                               where=all_of(cond("product_internal_id", ":", skus),
-                                            cond("user_id", ":", sorted(uids))), limit=1000))
+        events = get(
+            sb,
+            Query(
+                "products_interactions",
+                where=all_of(
+                    cond("product_internal_id", ":", skus), cond("user_id", ":", sorted(uids))
+                ),
+                limit=1000,
+            ),
+        )
         got = Counter((e["user_id"], e["product_internal_id"], e["status"]) for e in events)
-        want = Counter((users[r["email"]]["user_id"], r["product_internal_id"], r["status"])
-                       for r in records["products_interactions"])
+        want = Counter(
+            (users[r["email"]]["user_id"], r["product_internal_id"], r["status"])
+            for r in records["products_interactions"]
+        )
         assert got == want
-        assert len(get(sb, Query("products", where=all_of(
-            cond("internal_id", ":", [f"C-{i}" for i in range(10)]))))) == 10
+        assert (
+            len(
+                get(
+                    sb,
+                    Query(
+                        "products",
+                        where=all_of(cond("internal_id", ":", [f"C-{i}" for i in range(10)])),
+                    ),
+                )
+            )
+            == 10
+        )
 
 
 # ---------------------------------------------------------------- faults
@@ -422,14 +593,18 @@ def fault_input() -> Records:
     emails = [f"fault{i}@example.com" for i in range(30)]
     return {
         "users": [{"email": e, "first_name": f"F{i}"} for i, e in enumerate(emails)],
-        "products": [{"internal_id": f"F-{i}", "title": f"Fault {i}", "price": i}
-                     for i in range(15)],
+        "products": [
+            {"internal_id": f"F-{i}", "title": f"Fault {i}", "price": i} for i in range(15)
+        ],
         "vip": [{"email": e} for e in emails[:20]],
-        "products_interactions": [{"email": e, "product_internal_id": f"F-{i % 15}",
-                                   "status": "extra", "quantity": i + 1} for i, e in
-                                  enumerate(emails)],
-        "articles_interactions": [{"email": e, "article_internal_id": f"article-{i % 10 + 1:04d}",
-                                   "status": "viewed"} for i, e in enumerate(emails)],
+        "products_interactions": [
+            {"email": e, "product_internal_id": f"F-{i % 15}", "status": "extra", "quantity": i + 1}
+            for i, e in enumerate(emails)
+        ],
+        "articles_interactions": [
+            {"email": e, "article_internal_id": f"article-{i % 10 + 1:04d}", "status": "viewed"}
+            for i, e in enumerate(emails)
+        ],
     }
 
 
@@ -437,11 +612,18 @@ def end_state(sb: RunningSandbox, records: Records) -> dict[str, Any]:
     emails = [r["email"] for r in records["users"]]
     users = users_by_email(sb, emails)
     ids = {e: users[e]["user_id"] for e in emails}
-    lists = [lst for lst in get(sb, Query("user_lists", order_by=("id",)))
-             if lst["name"] == "Fault VIPs"]
+    lists = [
+        lst for lst in get(sb, Query("user_lists", order_by=("id",))) if lst["name"] == "Fault VIPs"
+    ]
     events = interactions(sb, [f"F-{i}" for i in range(15)])
-    products = get(sb, Query("products", where=all_of(
-        cond("internal_id", ":", [f"F-{i}" for i in range(15)])), limit=100))
+    products = get(
+        sb,
+        Query(
+            "products",
+            where=all_of(cond("internal_id", ":", [f"F-{i}" for i in range(15)])),
+            limit=100,
+        ),
+    )
     by_email = {v: k for k, v in ids.items()}
     return {
         "users": sorted((e, users[e]["first_name"]) for e in emails),
@@ -481,9 +663,11 @@ def test_dry_run_sends_nothing_and_prints_calls_without_the_key(
     out = io.StringIO()
     records = all_modes_input()
     with make_client(demo_sandbox) as client:
-        engine = WriteEngine(client, parse_targets(CONFIG, records),
-                             WriteOptions(dry_run=True, plan_out=out,
-                                          ledger_path=tmp_path / "ledger.db"))
+        engine = WriteEngine(
+            client,
+            parse_targets(CONFIG, records),
+            WriteOptions(dry_run=True, plan_out=out, ledger_path=tmp_path / "ledger.db"),
+        )
         for stream, rows in records.items():
             for row in rows:
                 engine.add(stream, row)

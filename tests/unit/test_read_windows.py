@@ -31,23 +31,45 @@ DAY = 86_400
 
 
 def make_spec(
-    *, tie_breaker: str | None = "id", primary_key: tuple[str, ...] = ("id",),
-    key: str = "t", lookback: bool = False, key_kind: str = "time",
+    *,
+    tie_breaker: str | None = "id",
+    primary_key: tuple[str, ...] = ("id",),
+    key: str = "t",
+    lookback: bool = False,
+    key_kind: str = "time",
 ) -> ObjectSpec:
-    return ObjectSpec.model_validate({
-        "name": "things", "path": "things", "kind": "table", "group": "interactions",
-        "description": "test", "sources": ["TEST"], "methods": ["GET"],
-        "primary_key": list(primary_key),
-        "columns": [
-            {"name": "id", "type": "integer", "indexed": True, "description": "", "source": ""},
-            {"name": "t", "type": "integer", "indexed": True, "description": "", "source": ""},
-            {"name": "code", "type": "string", "indexed": True, "description": "", "source": ""},
-            {"name": "note", "type": "string", "description": "", "source": ""},
-        ],
-        "read": {"mode": "incremental", "key": key, "key_kind": key_kind,
-                 "tie_breaker": tie_breaker, "lookback": lookback},
-        "write": {"read_only": True},
-    })
+    return ObjectSpec.model_validate(
+        {
+            "name": "things",
+            "path": "things",
+            "kind": "table",
+            "group": "interactions",
+            "description": "test",
+            "sources": ["TEST"],
+            "methods": ["GET"],
+            "primary_key": list(primary_key),
+            "columns": [
+                {"name": "id", "type": "integer", "indexed": True, "description": "", "source": ""},
+                {"name": "t", "type": "integer", "indexed": True, "description": "", "source": ""},
+                {
+                    "name": "code",
+                    "type": "string",
+                    "indexed": True,
+                    "description": "",
+                    "source": "",
+                },
+                {"name": "note", "type": "string", "description": "", "source": ""},
+            ],
+            "read": {
+                "mode": "incremental",
+                "key": key,
+                "key_kind": key_kind,
+                "tie_breaker": tie_breaker,
+                "lookback": lookback,
+            },
+            "write": {"read_only": True},
+        }
+    )
 
 
 class FakeApi:
@@ -63,17 +85,21 @@ class FakeApi:
     def get(self, q: Query) -> Any:
         with self.lock:
             self.requests += 1
-        slow = any(c.op in LIMITS.slow_operators or c.column not in self.indexed
-                   for c in q.conditions())
+        slow = any(
+            c.op in LIMITS.slow_operators or c.column not in self.indexed for c in q.conditions()
+        )
         cap = LIMITS.max_slow_rows if slow else LIMITS.max_offset_plus_limit
         offset, limit = q.offset or 0, q.limit if q.limit is not None else cap
         if offset + limit > LIMITS.max_offset_plus_limit or limit > cap:
             raise RowCapExceeded("", object=q.object, status=400)
-        found = [r for r in self.rows if any(all(_match(r, c) for c in g) for g in q.where)
-                 or not q.where]
+        found = [
+            r
+            for r in self.rows
+            if any(all(_match(r, c) for c in g) for g in q.where) or not q.where
+        ]
         order = q.order_by or q.order_by_desc
         found.sort(key=lambda r: tuple(r[c] for c in order), reverse=bool(q.order_by_desc))
-        found = found[offset:offset + limit]
+        found = found[offset : offset + limit]
         if q.column:
             return [r[q.column] for r in found]
         return [dict(r) for r in found]
@@ -83,8 +109,12 @@ def _match(row: dict[str, Any], c: Condition) -> bool:
     value = row[c.column]
     target: Any = type(value)(c.value) if isinstance(c.value, str) else c.value
     outcome: bool = {
-        "=": value == target, "!=": value != target, ">": value > target,
-        ">=": value >= target, "<": value < target, "<=": value <= target,
+        "=": value == target,
+        "!=": value != target,
+        ">": value > target,
+        ">=": value >= target,
+        "<": value < target,
+        "<=": value <= target,
     }[c.op]
     return outcome
 
@@ -114,9 +144,18 @@ def as_multiset(rows: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:
 # ---- split_windows ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("low", "high", "count"), [
-    (0, 0, 8), (0, 9, 3), (5, 5, 1), (1, 1000, 32), (10, 12, 32), (-3, 3, 4), (0, 99, 100),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "count"),
+    [
+        (0, 0, 8),
+        (0, 9, 3),
+        (5, 5, 1),
+        (1, 1000, 32),
+        (10, 12, 32),
+        (-3, 3, 4),
+        (0, 99, 100),
+    ],
+)
 def test_windows_are_contiguous_disjoint_and_cover(low: int, high: int, count: int) -> None:
     windows = split_windows(low, high, count)
     assert windows[0][0] == low and windows[-1][1] == high
@@ -267,8 +306,7 @@ def test_string_keys_and_bounds() -> None:
     ]
     spec = make_spec(key="code", key_kind="id")
     api = FakeApi(rows)
-    assert as_multiset(rows_of(list(read(api, spec, concurrency=4)))) == \
-        as_multiset(rows)
+    assert as_multiset(rows_of(list(read(api, spec, concurrency=4)))) == as_multiset(rows)
     some = rows_of(list(read(api, spec, start="k03", end="k05")))
     assert as_multiset(some) == as_multiset([r for r in rows if "k03" <= r["code"] <= "k05"])
 

@@ -41,11 +41,17 @@ TABLE = SPECS.commands
         ("products", None, ("products", "upsert", "internal_id")),
         ("articles_interactions", None, ("articles_interactions", "append", "email")),
         ("do", None, ("do", "append", "email")),
-        ("crm", {"object": "users", "mode": "update", "match_key": "user_id"},
-         ("users", "update", "user_id")),
+        (
+            "crm",
+            {"object": "users", "mode": "update", "match_key": "user_id"},
+            ("users", "update", "user_id"),
+        ),
         ("gone", {"object": "products", "mode": "delete"}, ("products", "delete", "internal_id")),
-        ("vip", {"object": "user_list_users", "mode": "mirror", "list_name": "VIPs"},
-         ("user_list_users", "mirror", "email")),
+        (
+            "vip",
+            {"object": "user_list_users", "mode": "mirror", "list_name": "VIPs"},
+            ("user_list_users", "mirror", "email"),
+        ),
         ("lists", {"object": "user_lists"}, ("user_lists", "upsert", "name")),
     ],
 )
@@ -86,17 +92,28 @@ def test_unconfigured_stream_not_named_like_an_object() -> None:
 def test_operations_cover_every_mode_of_the_specs() -> None:
     ops = {(o.object, o.mode): o for o in operations()}
     assert {
-        ("users", "upsert"), ("users", "update"), ("users", "insert"), ("users", "delete"),
-        ("products", "upsert"), ("products", "update"), ("products", "delete"),
-        ("articles", "upsert"), ("user_lists", "upsert"), ("user_list_users", "mirror"),
-        ("user_list_users", "delete"), ("products_interactions", "append"),
-        ("articles_interactions", "append"), ("do", "append"),
+        ("users", "upsert"),
+        ("users", "update"),
+        ("users", "insert"),
+        ("users", "delete"),
+        ("products", "upsert"),
+        ("products", "update"),
+        ("products", "delete"),
+        ("articles", "upsert"),
+        ("user_lists", "upsert"),
+        ("user_list_users", "mirror"),
+        ("user_list_users", "delete"),
+        ("products_interactions", "append"),
+        ("articles_interactions", "append"),
+        ("do", "append"),
     } <= set(ops)
     assert ops[("users", "upsert")].default and ops[("users", "upsert")].match_keys[0] == "email"
     assert "internal_id" in ops[("users", "upsert")].unreliable_match_keys
     assert ops[("products_interactions", "append")].event
     assert ops[("products_interactions", "append")].required_fields == (
-        "product_internal_id", "status")
+        "product_internal_id",
+        "status",
+    )
     for obj in {o for o, _ in ops}:
         assert sum(ops[k].default for k in ops if k[0] == obj) == 1
 
@@ -104,8 +121,10 @@ def test_operations_cover_every_mode_of_the_specs() -> None:
 def test_write_plan_rejects_two_defaults() -> None:
     mode = {"strategy": "post_rows", "default": True}
     with pytest.raises(ValidationError, match="exactly one default"):
-        WritePlan(read_only=False, modes=(WriteMode(name="upsert", **mode),
-                                          WriteMode(name="insert", **mode)))
+        WritePlan(
+            read_only=False,
+            modes=(WriteMode(name="upsert", **mode), WriteMode(name="insert", **mode)),
+        )
 
 
 # ---------------------------------------------------------------- records
@@ -118,10 +137,18 @@ def _shape(stream: str, record: dict[str, Any], config: dict[str, Any] | None = 
 
 
 def test_metadata_dropped_and_field_map_applied() -> None:
-    item = _shape("crm", {"mail": "a@x.io", "fn": "A", "_airbyte_ab_id": "1", "_sdc_batched_at": 2,
-                          "drop_me": "x", "empty": ""},
-                  {"object": "users", "field_map": {"mail": "email", "fn": "first_name",
-                                                    "drop_me": ""}})
+    item = _shape(
+        "crm",
+        {
+            "mail": "a@x.io",
+            "fn": "A",
+            "_airbyte_ab_id": "1",
+            "_sdc_batched_at": 2,
+            "drop_me": "x",
+            "empty": "",
+        },
+        {"object": "users", "field_map": {"mail": "email", "fn": "first_name", "drop_me": ""}},
+    )
     assert item.fields == {"email": "a@x.io", "first_name": "A"}
     assert item.key == "a@x.io"
     assert "_airbyte_ab_id" not in item.record and "drop_me" in item.record
@@ -143,14 +170,26 @@ def test_hash_is_stable_and_content_based() -> None:
         ("users", {"email": "a@x.io", "custom_i_1": "seven"}, "expects an integer"),
         ("products", {"internal_id": "S1", "price": "cheap"}, "expects a number"),
         ("products", {"internal_id": "S1", "is_in_stock": "maybe"}, "must be one of"),
-        ("products", {"internal_id": "S1", "title": "x" * (MAX_VALUE_CHARS + 1)},
-         "over the limit of 65,535"),
-        ("products_interactions", {"email": "a@x.io", "product_internal_id": "S1",
-                                   "status": "goal", "colour": "red"}, "unknown column 'colour'"),
-        ("products_interactions", {"email": "a@x.io", "status": "goal"},
-         "missing required column 'product_internal_id'"),
-        ("products_interactions", {"email": "a@x.io", "product_internal_id": "S1",
-                                   "status": "goal", "quantity": "two"}, "expects a number"),
+        (
+            "products",
+            {"internal_id": "S1", "title": "x" * (MAX_VALUE_CHARS + 1)},
+            "over the limit of 65,535",
+        ),
+        (
+            "products_interactions",
+            {"email": "a@x.io", "product_internal_id": "S1", "status": "goal", "colour": "red"},
+            "unknown column 'colour'",
+        ),
+        (
+            "products_interactions",
+            {"email": "a@x.io", "status": "goal"},
+            "missing required column 'product_internal_id'",
+        ),
+        (
+            "products_interactions",
+            {"email": "a@x.io", "product_internal_id": "S1", "status": "goal", "quantity": "two"},
+            "expects a number",
+        ),
         ("user_list_users", {"email": "a@x.io", "user_id": "u1"}, "expects an integer"),
     ],
 )
@@ -169,16 +208,35 @@ def test_users_allow_dynamic_columns() -> None:
 @pytest.mark.parametrize(
     ("record", "expected"),
     [
-        ({"key_type": "email", "key": "a@x.io", "command": "product purchased", "item": "S1",
-          "quantity": "2", "amount": 9.5},
-         ["email", "a@x.io", "Product purchased", "S1", "quantity", 2, "amount", 9.5]),
-        ({"key": "a@x.io", "command": "Article liked", "item": "post-1", "action_id": 7},
-         ["email", "a@x.io", "Article liked", "post-1", "action_id", 7]),
-        ({"key_type": "user_id", "key": "42", "command": "Product viewed", "item": 1234},
-         ["user_id", 42, "Product viewed", "1234"]),
-        ({"key_type": "internal_id", "key": "c-1", "command": "User profile",
-          "fields": {"first_name": "A"}, "custom_t_1": "VIP"},
-         ["internal_id", "c-1", "User profile", "first_name", "A", "custom_t_1", "VIP"]),
+        (
+            {
+                "key_type": "email",
+                "key": "a@x.io",
+                "command": "product purchased",
+                "item": "S1",
+                "quantity": "2",
+                "amount": 9.5,
+            },
+            ["email", "a@x.io", "Product purchased", "S1", "quantity", 2, "amount", 9.5],
+        ),
+        (
+            {"key": "a@x.io", "command": "Article liked", "item": "post-1", "action_id": 7},
+            ["email", "a@x.io", "Article liked", "post-1", "action_id", 7],
+        ),
+        (
+            {"key_type": "user_id", "key": "42", "command": "Product viewed", "item": 1234},
+            ["user_id", 42, "Product viewed", "1234"],
+        ),
+        (
+            {
+                "key_type": "internal_id",
+                "key": "c-1",
+                "command": "User profile",
+                "fields": {"first_name": "A"},
+                "custom_t_1": "VIP",
+            },
+            ["internal_id", "c-1", "User profile", "first_name", "A", "custom_t_1", "VIP"],
+        ),
     ],
 )
 def test_translate(record: dict[str, Any], expected: list[Any]) -> None:
@@ -192,19 +250,29 @@ def test_translate(record: dict[str, Any], expected: list[Any]) -> None:
         ({"key": "a@x.io", "command": "Products Purchased"}, "unknown command"),  # api §9 C3
         ({"key": "a@x.io", "command": "Navigate", "item": "x"}, "unknown command"),
         ({"key": "a@x.io", "command": "Product viewed"}, "needs column 'item'"),
-        ({"key": "a@x.io", "command": "Product viewed", "item": "S", "quantity": "lots"},
-         "quantity 'lots' is not a number"),
-        ({"key": "a@x.io", "command": "Product viewed", "item": "S", "action_id": 1.5},
-         "action_id 1.5 is not an integer"),
+        (
+            {"key": "a@x.io", "command": "Product viewed", "item": "S", "quantity": "lots"},
+            "quantity 'lots' is not a number",
+        ),
+        (
+            {"key": "a@x.io", "command": "Product viewed", "item": "S", "action_id": 1.5},
+            "action_id 1.5 is not an integer",
+        ),
         ({"key": "a@x.io", "command": "Product viewed", "item": {"a": 1}}, "must be a text"),
-        ({"key": "a@x.io", "command": "Product viewed", "item": "S", "colour": "red"},
-         "unknown column 'colour'"),
-        ({"key_type": "phone", "key": "1", "command": "Product viewed", "item": "S"},
-         "key type 'phone'"),
+        (
+            {"key": "a@x.io", "command": "Product viewed", "item": "S", "colour": "red"},
+            "unknown column 'colour'",
+        ),
+        (
+            {"key_type": "phone", "key": "1", "command": "Product viewed", "item": "S"},
+            "key type 'phone'",
+        ),
         ({"command": "Product viewed", "item": "S"}, "missing match key"),
         ({"key": "nope", "command": "Product viewed", "item": "S"}, "not a valid email"),
-        ({"key_type": "user_id", "key": "abc", "command": "Product viewed", "item": "S"},
-         "must be an integer"),
+        (
+            {"key_type": "user_id", "key": "abc", "command": "Product viewed", "item": "S"},
+            "must be an integer",
+        ),
         ({"key": "a@x.io", "command": "User profile", "fields": "x"}, "must be an object"),
     ],
 )
@@ -233,8 +301,10 @@ def test_do_batches() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("Command 3: products row not found by internal_id=X", (3, "products row not found by "
-                                                                   "internal_id=X")),
+        (
+            "Command 3: products row not found by internal_id=X",
+            (3, "products row not found by internal_id=X"),
+        ),
         ("Command 1: Unknown command 'x'", (1, "Unknown command 'x'")),
         ("The body of do must be a JSON array", None),
         ("", None),
@@ -250,27 +320,47 @@ def test_failed_command(body: str | None, expected: tuple[int, str] | None) -> N
 
 def test_dry_run_plans_calls_without_a_client(tmp_path: Path) -> None:
     out = io.StringIO()
-    targets = parse_targets({"vip": {"object": "user_list_users", "list_name": "VIPs"},
-                             "gone": {"object": "products", "mode": "delete"}},
-                            ["users", "products", "products_interactions"])
-    engine = WriteEngine(None, targets, WriteOptions(dry_run=True, plan_out=out,
-                                                     rejects_path=tmp_path / "r.jsonl",
-                                                     ledger_path=tmp_path / "ledger.db"))
+    targets = parse_targets(
+        {
+            "vip": {"object": "user_list_users", "list_name": "VIPs"},
+            "gone": {"object": "products", "mode": "delete"},
+        },
+        ["users", "products", "products_interactions"],
+    )
+    engine = WriteEngine(
+        None,
+        targets,
+        WriteOptions(
+            dry_run=True,
+            plan_out=out,
+            rejects_path=tmp_path / "r.jsonl",
+            ledger_path=tmp_path / "ledger.db",
+        ),
+    )
     engine.add("users", {"email": "a@x.io", "first_name": "A"})
     engine.add("users", {"email": "bad"})
     engine.add("products", {"internal_id": "S1", "title": "T"})
     engine.add("gone", {"internal_id": "S/2&x"})
     engine.add("vip", {"email": "a@x.io"})
-    engine.add("products_interactions", {"email": "a@x.io", "product_internal_id": "S1",
-                                         "status": "goal", "transaction_time": 1700000000})
+    engine.add(
+        "products_interactions",
+        {
+            "email": "a@x.io",
+            "product_internal_id": "S1",
+            "status": "goal",
+            "transaction_time": 1700000000,
+        },
+    )
     summary = engine.finish()
     plan = out.getvalue().splitlines()
     assert 'POST do [["email","a@x.io","User profile","first_name","A"]]' in plan
     assert 'POST products {"internal_id":"S1","title":"T"}' in plan
     assert "DELETE products/where/internal_id:S%2F2%26x" in plan
     assert any(p.startswith("POST user_list_users ") for p in plan)
-    assert ('POST do [["email","a@x.io","Product purchased","S1","transaction_time",1700000000]]'
-            in plan)
+    assert (
+        'POST do [["email","a@x.io","Product purchased","S1","transaction_time",1700000000]]'
+        in plan
+    )
     assert summary.dry_run and summary.streams["users"].rejected == 1
     assert summary.total("calls") == len(plan)
     assert not (tmp_path / "ledger.db").exists()  # a dry run records nothing as sent
