@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# An IN-list path stays well below common URL limits (8 KiB in many proxies).
-MAX_IN_VALUES = 200
-MAX_IN_CHARS = 4_000
+# An IN-list path stays below common URL limits (8 KiB in many proxies), leaving room for the
+# rest of the URL and the headers.
+MAX_IN_VALUES = 500
+MAX_IN_CHARS = 7_000
 # One `do` request carries at most this many commands and about this much JSON; the API
 # documents no limit, and a smaller request loses less when its answer is lost.
-MAX_DO_COMMANDS = 200
+MAX_DO_COMMANDS = 500
 MAX_DO_CHARS = 512_000
 # Rows one equality read (user_id IN-list) may return (api §4.7).
 MAX_EQUALITY_ROWS = 1000
