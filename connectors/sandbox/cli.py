@@ -49,6 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1, help="seed of the dataset and of the faults")
     p.add_argument("--slow-ms", type=int, default=1500, help="delay of a 'slow' fault")
     p.add_argument(
+        "--request-log",
+        type=Path,
+        help="append one line per request (method, path, status) to this file",
+    )
+    p.add_argument(
         "--behaviour",
         choices=["documented", "observed"],
         default="documented",
@@ -98,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         behaviour=args.behaviour,
         row_caps=not args.no_row_caps,
         do_accepts_tracker_commands=args.do_accepts_tracker_commands,
+        request_log=args.request_log,
     )
     fresh = not db_path.exists()
     sandbox = Sandbox(config)

@@ -43,6 +43,22 @@ class SandboxConfig:
     behaviour: Behaviour = "documented"
     row_caps: bool = True
     do_accepts_tracker_commands: bool = False
+    request_log: Path | None = None
+
+
+class RequestLog:
+    """One line per request (method, path, outcome), for benchmarks and debugging. The path
+    carries no credentials: the key only ever travels in the Authorization header."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._file = path.open("a", encoding="utf-8", buffering=1) if path else None
+        self._lock = threading.Lock()
+
+    def write(self, method: str, path: str, outcome: str) -> None:
+        if self._file is None:
+            return
+        with self._lock:
+            self._file.write(f"{method} {path} {outcome}\n")
 
 
 class FaultPlan:
@@ -74,6 +90,7 @@ class Sandbox:
         self.do = DoRunner(self.writer, accept_tracker_only=config.do_accepts_tracker_commands)
         self.tracker = Tracker(self.store, DoRunner(self.writer))
         self.faults = FaultPlan(config.fault_rate, config.seed)
+        self.requests = RequestLog(config.request_log)
         self._serialised: dict[str, threading.Lock] = {
             name: threading.Lock()
             for name, spec in self.specs.objects.items()
@@ -228,6 +245,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         fault = sandbox.faults.next()
+        if fault in ("drop", "500", "503"):
+            sandbox.requests.write(method, self.path, f"fault:{fault}")
         if fault == "drop":
             self._drop()
             return
@@ -256,6 +275,7 @@ class Handler(BaseHTTPRequestHandler):
             log.exception("%s %s failed", method, self.path)
             status, ctype, text = 500, "text/plain", "Internal server error"
         sandbox.delay()  # every answer, errors and account/tracker_code included
+        sandbox.requests.write(method, self.path, str(status))
         self._send(status, ctype, text)
 
     def _send(self, status: int, ctype: str, text: str) -> None:

@@ -235,3 +235,19 @@ def test_fault_injection_is_reproducible() -> None:
     assert len(kinds) >= 2, first
     assert "200" in first
     assert kinds <= {"500", "503", "connection error"}
+
+
+def test_request_log_lists_every_request_without_the_key(tmp_path: Path) -> None:
+    log = tmp_path / "requests.log"
+    with running_sandbox("empty", extra_args=["--request-log", str(log)]) as sb:
+        auth = ("api", sb.api_key)
+        httpx.get(f"{sb.base_url}/user_lists", auth=auth)
+        httpx.get(f"{sb.base_url}/users/where/email=a%40b.c", auth=auth)
+        httpx.get(f"{sb.base_url}/users/1")
+    lines = log.read_text().splitlines()
+    assert lines == [
+        "GET /rest/user_lists 200",
+        "GET /rest/users/where/email=a%40b.c 200",
+        "GET /rest/users/1 401",
+    ]
+    assert sb.api_key not in log.read_text()
