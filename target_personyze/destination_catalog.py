@@ -1,0 +1,201 @@
+"""Data activation: the write engine's operations as an Airbyte ``DESTINATION_CATALOG``, and a
+configured stream's ``destination_object_name`` / sync mode / matching key back into a stream
+setting of the engine.
+
+The catalog is built from ``connectors.write.operations()`` with the protocol's own models
+(``airbyte_protocol_dataclasses``: ``DestinationCatalog``, ``DestinationOperation``). airbyte-cdk
+7.39 re-declares ``AirbyteMessage`` without the ``destination_catalog`` field, so the message is
+serialised with the protocol package's ``AirbyteMessage`` instead.
+
+Airbyte names operations by a destination sync mode; the engine's modes map onto them as the
+Airbyte data-activation destinations (Salesforce, HubSpot) do: ``append_dedup`` is an upsert on a
+matching key, ``append`` an insert, ``update`` an update of existing rows, ``soft_delete`` a
+delete. ``mirror`` (make a list's membership equal the input) is ``overwrite``. The ``append`` of
+events and the ``insert`` of rows never belong to the same object, so every (object, sync mode)
+names one operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteStream  # type: ignore[attr-defined]
+from airbyte_protocol_dataclasses.models import AirbyteMessage as ProtocolMessage
+from airbyte_protocol_dataclasses.models import (
+    DestinationCatalog,
+    DestinationOperation,
+    DestinationSyncMode,
+    Type,
+)
+from serpyco_rs import Serializer
+
+from connectors.spec import Specs
+from connectors.spec.models import ObjectSpec, WriteMode
+from connectors.streams import json_schema
+from connectors.write import Operation, StreamTarget, WriteConfigError, operations
+from connectors.write.records import key_column
+from connectors.write.targets import writable_objects
+
+SYNC_MODES: dict[str, DestinationSyncMode] = {
+    "upsert": DestinationSyncMode.append_dedup,
+    "insert": DestinationSyncMode.append,
+    "append": DestinationSyncMode.append,
+    "update": DestinationSyncMode.update,
+    "delete": DestinationSyncMode.soft_delete,
+    "mirror": DestinationSyncMode.overwrite,
+}
+# Columns the server maintains itself are not offered as mapping targets.
+_SERVER_ROLES = frozenset({"modified_time", "packed_json"})
+_SERIALIZER: Serializer[ProtocolMessage] = Serializer(ProtocolMessage, omit_none=True)
+
+
+def sync_mode(operation: Operation) -> DestinationSyncMode:
+    try:
+        return SYNC_MODES[operation.mode]
+    except KeyError:
+        raise ValueError(
+            f"write mode {operation.mode!r} of {operation.object} has no Airbyte destination "
+            "sync mode; add it to SYNC_MODES in target_personyze/destination_catalog.py"
+        ) from None
+
+
+def supported_sync_modes(specs: Specs) -> list[DestinationSyncMode]:
+    modes = {sync_mode(op) for op in operations(specs)}
+    return [m for m in DestinationSyncMode if m in modes]
+
+
+def operation_schema(spec: ObjectSpec, mode: WriteMode, default_key: str | None) -> dict[str, Any]:
+    """The fields a record of this operation may carry: the object's columns (typed as the
+    source's read schema types them) and the mode's extra input columns; the match key and the
+    mode's required fields are required."""
+    read = json_schema(spec)["properties"]
+    properties: dict[str, Any] = {}
+    for col in spec.columns:
+        if col.role in _SERVER_ROLES or col.name not in read:
+            continue
+        if col.role == "auto_id" and col.name not in mode.match_keys:
+            continue
+        properties[col.name] = read[col.name]
+    target = StreamTarget(spec.name, spec.name, mode.name, default_key)
+    key = key_column(mode, target)
+    required = list(dict.fromkeys([*([key] if key else []), *mode.required_fields]))
+    for name in (*mode.input_columns, *required):
+        properties.setdefault(name, {"description": f"input column of {spec.name} {mode.name}"})
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "description": mode.description,
+        "properties": properties,
+        "required": required,
+        "additionalProperties": spec.dynamic_columns,
+    }
+
+
+def destination_catalog(specs: Specs) -> DestinationCatalog:
+    """One operation per (object, mode), with its matching keys (the default first)."""
+    objects = writable_objects(specs)
+    out = []
+    for op in operations(specs):
+        spec = objects[op.object]
+        mode = spec.write.mode(op.mode)
+        assert mode is not None  # operations() lists the spec's own modes
+        out.append(
+            DestinationOperation(
+                object_name=op.object,
+                sync_mode=sync_mode(op),
+                json_schema=operation_schema(spec, mode, op.default_match_key),
+                matching_keys=[[c] for c in matching_columns(op, mode)] or None,
+            )
+        )
+    return DestinationCatalog(operations=out)
+
+
+def matching_columns(op: Operation, mode: WriteMode) -> list[str]:
+    """The record columns that find the row, one per match key, as the engine reads them: the
+    match key itself, except for modes whose records name their key in a column of their own
+    (``do``: ``key``, with ``key_type`` saying which match key it is)."""
+    columns = (
+        key_column(mode, StreamTarget(op.object, op.object, op.mode, k)) for k in op.match_keys
+    )
+    return list(dict.fromkeys(c for c in columns if c))
+
+
+def catalog_message(catalog: DestinationCatalog) -> dict[str, Any]:
+    """The ``DESTINATION_CATALOG`` message as a JSON-ready dict."""
+    message = ProtocolMessage(type=Type.DESTINATION_CATALOG, destination_catalog=catalog)
+    return dict(_SERIALIZER.dump(message))
+
+
+# -- configured catalog -> stream settings -----------------------------------------------------
+
+
+def stream_settings(
+    catalog: ConfiguredAirbyteCatalog,
+    configured: Mapping[str, Mapping[str, Any]],
+    specs: Specs,
+) -> dict[str, dict[str, Any]]:
+    """Stream settings for the engine: the config's ``streams`` entries, plus, for a configured
+    stream with a ``destination_object_name`` and no entry there, its object, its sync mode as
+    the mode and its primary key as the match key. Streams without either are left to the
+    engine (a stream named like an object writes that object with its default mode)."""
+    out = {name: dict(entry) for name, entry in configured.items()}
+    ops = _operations_by_sync_mode(specs)
+    for stream in catalog.streams:
+        name = stream.stream.name
+        if name in out or not stream.destination_object_name:
+            continue
+        out[name] = _from_configured_stream(stream, ops)
+    return out
+
+
+def stream_names(catalog: ConfiguredAirbyteCatalog) -> list[str]:
+    return list(dict.fromkeys(s.stream.name for s in catalog.streams))
+
+
+def _operations_by_sync_mode(
+    specs: Specs,
+) -> dict[str, dict[DestinationSyncMode, tuple[Operation, list[str]]]]:
+    """Per object and sync mode: the operation and its matching columns."""
+    objects = writable_objects(specs)
+    found: dict[str, dict[DestinationSyncMode, tuple[Operation, list[str]]]] = {}
+    for op in operations(specs):
+        mode = objects[op.object].write.mode(op.mode)
+        assert mode is not None  # operations() lists the spec's own modes
+        found.setdefault(op.object, {})[sync_mode(op)] = (op, matching_columns(op, mode))
+    return found
+
+
+def _from_configured_stream(
+    stream: ConfiguredAirbyteStream,
+    ops: Mapping[str, Mapping[DestinationSyncMode, tuple[Operation, list[str]]]],
+) -> dict[str, Any]:
+    name, obj = stream.stream.name, stream.destination_object_name
+    entry: dict[str, Any] = {"object": obj}
+    by_sync_mode = ops.get(str(obj))
+    if by_sync_mode is None:
+        return entry  # not a writable object: the engine says which objects are
+    sync = stream.destination_sync_mode
+    if sync not in by_sync_mode:
+        allowed = ", ".join(f"{m.value} ({op.mode})" for m, (op, _) in by_sync_mode.items())
+        raise WriteConfigError(
+            f"stream {name!r}: destination sync mode {_value(sync)!r} has no operation on "
+            f"{obj}; use one of {allowed}"
+        )
+    op, columns = by_sync_mode[sync]
+    entry["mode"] = op.mode
+    key = stream.primary_key or []
+    if len(key) > 1 or any(len(path) != 1 for path in key):
+        raise WriteConfigError(
+            f"stream {name!r}: matching key {key!r} must be one top-level column "
+            f"(one of the matching_keys of {obj} {op.mode}: {', '.join(columns)})"
+        )
+    # A matching column that is not a match key (``key`` of ``do``) leaves the choice to each
+    # record: the engine's default applies.
+    if key and (key[0][0] in op.match_keys or key[0][0] not in columns):
+        entry["match_key"] = key[0][0]
+    return entry
+
+
+def _value(mode: Any) -> str:
+    return str(getattr(mode, "value", mode))
