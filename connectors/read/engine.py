@@ -77,14 +77,28 @@ def read_records(
     if integer and concurrency > 1 and isinstance(low, int) and isinstance(end, int):
 
         def scan_window(window: Window) -> Iterator[Item]:
-            return scan(client, plan, prefix, key, Bound(window[0], inclusive=True), window[1],
-                        split_column=plan.tie_breaker)
+            return scan(
+                client,
+                plan,
+                prefix,
+                key,
+                Bound(window[0], inclusive=True),
+                window[1],
+                split_column=plan.tie_breaker,
+            )
 
         windows = split_windows(low, end, WINDOWS_PER_WORKER * concurrency)
         items = run_windows(windows, scan_window, concurrency=concurrency)
     else:
-        items = scan(client, plan, prefix, key, Bound(low, inclusive=True), end,
-                     split_column=plan.tie_breaker)
+        items = scan(
+            client,
+            plan,
+            prefix,
+            key,
+            Bound(low, inclusive=True),
+            end,
+            split_column=plan.tie_breaker,
+        )
     try:
         for item in items:
             # The API may send integers as numeric strings (api §2.3); state holds integers.

@@ -92,8 +92,17 @@ def scan(
             conditions.append(lower.condition(column))
         if upper is not None:
             conditions.append(cond(column, "<=", upper))
-        page = _rows(client.get(Query(plan.object, where=all_of(*conditions),
-                                      order_by=(column,), offset=0, limit=plan.page_size)))
+        page = _rows(
+            client.get(
+                Query(
+                    plan.object,
+                    where=all_of(*conditions),
+                    order_by=(column,),
+                    offset=0,
+                    limit=plan.page_size,
+                )
+            )
+        )
         if len(page) < plan.page_size:
             yield from page
             done = upper if upper is not None else (page[-1][column] if page else None)
@@ -115,7 +124,8 @@ def scan(
             raise NoProgress(
                 f"Personyze {plan.object} read made no progress on {column} at {last!r}: "
                 "the API ignored the keyset bound or the order; report it",
-                object=plan.object, operation="read",
+                object=plan.object,
+                operation="read",
             )
         lower = new_lower
 
@@ -130,9 +140,17 @@ def _group(
 ) -> Iterator[Row]:
     """All rows with ``column = value``: one equality read, or a split by ``split_column``."""
     inside = (*prefix, cond(column, "=", value))
-    rows = _rows(client.get(Query(plan.object, where=all_of(*inside),
-                                  order_by=(split_column or column,), offset=0,
-                                  limit=plan.group_cap)))
+    rows = _rows(
+        client.get(
+            Query(
+                plan.object,
+                where=all_of(*inside),
+                order_by=(split_column or column,),
+                offset=0,
+                limit=plan.group_cap,
+            )
+        )
+    )
     if len(rows) < plan.group_cap:
         yield from rows
         return
@@ -144,7 +162,8 @@ def _group(
             + f"; the API returns at most {plan.group_cap} rows for one value and cannot page "
             f"a group of more than {plan.group_cap} equal rows without a tie-breaker "
             "(read.tie_breaker in the object's spec) that splits it",
-            object=plan.object, operation="read",
+            object=plan.object,
+            operation="read",
         )
     for item in scan(client, plan, inside, split_column, None):
         if not isinstance(item, Checkpoint):

@@ -33,9 +33,7 @@ def find_command(table: CommandTable, name: Any) -> CommandSpec:
 def user_key(table: CommandTable, key_type: Any, key: Any) -> list[Any]:
     """``[key type, key value]`` checked: a known key type, a non-empty key, a valid email."""
     if not isinstance(key_type, str) or key_type.strip().lower() not in table.key_types:
-        raise Refused(
-            f"key type {key_type!r} is not one of {', '.join(table.key_types)}"
-        )
+        raise Refused(f"key type {key_type!r} is not one of {', '.join(table.key_types)}")
     kind = key_type.strip().lower()
     text = key_text(kind, key)
     if kind == "email":

@@ -73,8 +73,9 @@ class WriteEngine:
         self.options = options
         self.specs = specs or default_specs()
         self._summary = RunSummary(dry_run=options.dry_run)
-        self._gw = Gateway(client, self._summary, dry_run=options.dry_run,
-                           plan_out=options.plan_out)
+        self._gw = Gateway(
+            client, self._summary, dry_run=options.dry_run, plan_out=options.plan_out
+        )
         # A dry run must not mark anything as sent: its ledger lives in memory.
         self._ledger = Ledger(None if options.dry_run else options.ledger_path)
         self._rejects = RejectsFile(options.rejects_path)
@@ -85,9 +86,19 @@ class WriteEngine:
             spec, mode = resolve(target, self.specs)
             self._summary.streams[name] = StreamCounts(name, target.object, target.mode)
             self._contexts[name] = Context(
-                stream=name, target=target, spec=spec, mode=mode, specs=self.specs, gw=self._gw,
-                ledger=self._ledger, pool=self._pool, accept=self._accept, reject=self._reject,
-                unknown=self._unknown, count=self._counter(name), report=self._reporter(name),
+                stream=name,
+                target=target,
+                spec=spec,
+                mode=mode,
+                specs=self.specs,
+                gw=self._gw,
+                ledger=self._ledger,
+                pool=self._pool,
+                accept=self._accept,
+                reject=self._reject,
+                unknown=self._unknown,
+                count=self._counter(name),
+                report=self._reporter(name),
                 users=users,
             )
         self._buffers: dict[str, list[Item]] = {name: [] for name in targets}
@@ -123,8 +134,10 @@ class WriteEngine:
             self._order.append(stream)
         # Every buffer goes, in the order streams first received records: an interaction then
         # never reaches Personyze before the product or profile the input gave first.
-        if (len(self._buffers[stream]) >= self.options.batch_size
-                or now - self._oldest >= self.options.max_batch_age_seconds):
+        if (
+            len(self._buffers[stream]) >= self.options.batch_size
+            or now - self._oldest >= self.options.max_batch_age_seconds
+        ):
             self.flush()
 
     def flush(self, stream: str | None = None) -> None:
@@ -173,9 +186,12 @@ class WriteEngine:
                 self._summary.add(stream, "skipped")
                 return True
             self._hashes[stream].add(item.hash)
-        elif (self.options.skip_unchanged and ctx.mode.strategy in UPSERT_STRATEGIES
-              and item.key is not None
-              and self._ledger.unchanged(stream, item.key, item.hash)):
+        elif (
+            self.options.skip_unchanged
+            and ctx.mode.strategy in UPSERT_STRATEGIES
+            and item.key is not None
+            and self._ledger.unchanged(stream, item.key, item.hash)
+        ):
             self._summary.add(stream, "unchanged")
             return True
         return False

@@ -39,8 +39,14 @@ def _readback(
 ) -> dict[str, Any] | None:
     if mode.readback is None or mode.item_column is None:
         return None
-    return {"object": mode.readback, "user": key, "item_column": mode.item_column,
-            "item": item, "status": status, "transaction_time": fields["transaction_time"]}
+    return {
+        "object": mode.readback,
+        "user": key,
+        "item_column": mode.item_column,
+        "item": item,
+        "status": status,
+        "transaction_time": fields["transaction_time"],
+    }
 
 
 def plan_event(ctx: Context, item: Item) -> dict[str, Any]:
@@ -50,37 +56,58 @@ def plan_event(ctx: Context, item: Item) -> dict[str, Any]:
     assert ctx.target.match_key is not None
     status, target_item = item.fields[mode.status_column], item.fields[mode.item_column]
     key = user_key(table, ctx.target.match_key, item.key)
-    extra = {k: v for k, v in item.fields.items()
-             if k not in (mode.status_column, mode.item_column, *USER_KEYS)}
+    extra = {
+        k: v
+        for k, v in item.fields.items()
+        if k not in (mode.status_column, mode.item_column, *USER_KEYS)
+    }
     if mode.readback is not None and "transaction_time" not in extra:
         extra["transaction_time"] = int(time.time())
-    command = event_command(table, mode.command_target, status, key,
-                            {**extra, "item": target_item})
+    command = event_command(table, mode.command_target, status, key, {**extra, "item": target_item})
     readback = _readback(mode, key, target_item, str(status), extra)
     if command is not None:
-        return {"kind": "do", "path": "do", "request": command, "key": item.key,
-                "readback": readback}
+        return {
+            "kind": "do",
+            "path": "do",
+            "request": command,
+            "key": item.key,
+            "readback": readback,
+        }
     if mode.post_fallback is None:
         raise Refused(f"no do command records status {status!r}")
     fallback = ctx.specs.object(mode.post_fallback)
-    field = next((r.field for r in fallback.write.user_resolution if r.users_column == key[0]),
-                 "user_id")
+    field = next(
+        (r.field for r in fallback.write.user_resolution if r.users_column == key[0]), "user_id"
+    )
     body = {field: key[1], mode.item_column: target_item, mode.status_column: status, **extra}
-    return {"kind": "post", "path": fallback.path, "request": body, "key": item.key,
-            "readback": readback}
+    return {
+        "kind": "post",
+        "path": fallback.path,
+        "request": body,
+        "key": item.key,
+        "readback": readback,
+    }
 
 
 def _command_readback(ctx: Context, command: CommandSpec, array: list[Any]) -> Any:
     """For a generic `do` product command: stamp transaction_time and say how to look it up."""
     for spec in writable_objects(ctx.specs).values():
         for mode in spec.write.modes:
-            if mode.command_target == command.target and mode.readback and \
-                    command.interaction_status:
+            if (
+                mode.command_target == command.target
+                and mode.readback
+                and command.interaction_status
+            ):
                 if "transaction_time" not in array[4::2]:
                     array += ["transaction_time", int(time.time())]
                 at = array.index("transaction_time", 4)
-                return _readback(mode, array[:2], array[3], command.interaction_status,
-                                 {"transaction_time": array[at + 1]})
+                return _readback(
+                    mode,
+                    array[:2],
+                    array[3],
+                    command.interaction_status,
+                    {"transaction_time": array[at + 1]},
+                )
     return None
 
 
@@ -112,8 +139,19 @@ def commands(ctx: Context, items: list[Item]) -> None:
             profiles.append((item, array))
             continue
         readback = _command_readback(ctx, command, array)
-        planned.append(Event(item.hash, {"kind": "do", "path": "do", "request": array,
-                                         "key": item.key, "readback": readback}, item))
+        planned.append(
+            Event(
+                item.hash,
+                {
+                    "kind": "do",
+                    "path": "do",
+                    "request": array,
+                    "key": item.key,
+                    "readback": readback,
+                },
+                item,
+            )
+        )
 
     def settle(start: int, end: int, outcome: Outcome, reason: str) -> None:
         for item, _ in profiles[start:end]:
@@ -142,8 +180,14 @@ def _send(ctx: Context, planned: list[Event], *, final: bool) -> None:
         else:
             unknown.extend(chunk)
 
-    send_do(ctx.gw, ctx.stream, [e.entry["request"] for e in calls], settle,
-            idempotent=False, before_send=mark)
+    send_do(
+        ctx.gw,
+        ctx.stream,
+        [e.entry["request"] for e in calls],
+        settle,
+        idempotent=False,
+        before_send=mark,
+    )
 
     def post(event: Event) -> None:
         ctx.ledger.mark_pending(ctx.stream, [(event.hash, event.entry)])
@@ -184,8 +228,10 @@ def _refused(ctx: Context, events: list[Event], reason: str) -> None:
 
 def _give_up(ctx: Context, events: list[Event], why: str) -> None:
     ctx.ledger.set_state(ctx.stream, [e.hash for e in events], UNKNOWN)
-    reason = (f"outcome unknown ({why}) and the event cannot be read back: not resent, so that "
-              "it is never recorded twice; check Personyze and send it again if it is missing")
+    reason = (
+        f"outcome unknown ({why}) and the event cannot be read back: not resent, so that "
+        "it is never recorded twice; check Personyze and send it again if it is missing"
+    )
     for event in events:
         if event.item is not None:
             ctx.unknown(event.item, reason)
@@ -199,10 +245,16 @@ def _applied(ctx: Context, readback: dict[str, Any]) -> bool:
     uid = ctx.users.lookup(ctx.stream, kind, [str(value)]).get(str(value))
     if uid is None:
         return False
-    q = Query(readback["object"], where=all_of(
-        cond(readback["item_column"], "=", readback["item"]), cond("user_id", "=", uid),
-        cond("status", "=", readback["status"]),
-        cond("transaction_time", "=", readback["transaction_time"])), limit=50)
+    q = Query(
+        readback["object"],
+        where=all_of(
+            cond(readback["item_column"], "=", readback["item"]),
+            cond("user_id", "=", uid),
+            cond("status", "=", readback["status"]),
+            cond("transaction_time", "=", readback["transaction_time"]),
+        ),
+        limit=50,
+    )
     return bool(ctx.gw.get(ctx.stream, q))
 
 

@@ -39,15 +39,18 @@ def _list_of(ctx: Context, item: Item) -> int | str:
     elif "user_list_name" in item.fields:
         ref = "name:" + str(item.fields["user_list_name"]).strip()
     else:
-        raise Refused("no list: set list_id or list_name for the stream, or give the record a "
-                      "user_list_id or user_list_name column")
+        raise Refused(
+            "no list: set list_id or list_name for the stream, or give the record a "
+            "user_list_id or user_list_name column"
+        )
     if ref not in lists:
         if ref.startswith("name:"):
-            name = ref[len("name:"):]
+            name = ref[len("name:") :]
             lists[ref], created = find_or_create(ctx, LISTS, "name", name, {"name": name})
             if created:
                 ctx.state.setdefault("notes", []).append(
-                    f"created user list {name!r} (id {lists[ref]})")
+                    f"created user list {name!r} (id {lists[ref]})"
+                )
         else:
             found = existing_values(ctx.gw, ctx.stream, LISTS, "id", [ref])
             lists[ref] = int(ref) if found is None or ref in found else f"missing:{ref}"
@@ -60,9 +63,12 @@ def _list_of(ctx: Context, item: Item) -> int | str:
 def _members(ctx: Context, list_id: int | str, user_ids: list[str]) -> set[str] | None:
     found: set[str] = set()
     for chunk in in_list_chunks(user_ids):
-        q = Query(MEMBERS, where=all_of(cond("user_list_id", "=", list_id),
-                                        cond("user_id", ":", chunk)),
-                  column="user_id", limit=MAX_EQUALITY_ROWS)
+        q = Query(
+            MEMBERS,
+            where=all_of(cond("user_list_id", "=", list_id), cond("user_id", ":", chunk)),
+            column="user_id",
+            limit=MAX_EQUALITY_ROWS,
+        )
         rows = ctx.gw.get(ctx.stream, q)
         if rows is None:
             return None
@@ -131,8 +137,10 @@ def _add(ctx: Context, list_id: int | str, items: list[Item]) -> None:
         if errors.get(uid):
             ctx.reject(item, str(errors[uid]))
         elif uid in to_add and confirmed is not None and uid not in confirmed:
-            ctx.reject(item, f"membership of user {uid} in list {list_id} was not confirmed "
-                             "by reading it back")
+            ctx.reject(
+                item,
+                f"membership of user {uid} in list {list_id} was not confirmed by reading it back",
+            )
         else:
             new = uid in to_add and uid not in counted
             counted.add(uid)
@@ -152,8 +160,7 @@ def members_remove(ctx: Context, items: list[Item]) -> None:
             if uid is not None and str(uid) in errors:
                 ctx.reject(item, errors[str(uid)])
             else:
-                ctx.accept(item, "deleted" if uid is not None and str(uid) in gone else
-                           "unchanged")
+                ctx.accept(item, "deleted" if uid is not None and str(uid) in gone else "unchanged")
             if uid is not None:
                 gone.discard(str(uid))
 
@@ -161,8 +168,9 @@ def members_remove(ctx: Context, items: list[Item]) -> None:
 def _remove(ctx: Context, list_id: int | str, user_ids: list[str]) -> dict[str, str]:
     errors: dict[str, str] = {}
     for chunk in in_list_chunks(user_ids):
-        q = Query(MEMBERS, where=all_of(cond("user_list_id", "=", list_id),
-                                        cond("user_id", ":", chunk)))
+        q = Query(
+            MEMBERS, where=all_of(cond("user_list_id", "=", list_id), cond("user_id", ":", chunk))
+        )
         try:
             ctx.gw.delete(ctx.stream, q)
         except RequestError as exc:
@@ -173,8 +181,14 @@ def _remove(ctx: Context, list_id: int | str, user_ids: list[str]) -> dict[str, 
 def all_members(ctx: Context, list_id: int | str) -> list[str] | None:
     """Every member of a list: one equality read of up to 1000 rows, then keyset pages of 50
     (a range condition is a slow query, api §4.7)."""
-    q = Query(MEMBERS, where=all_of(cond("user_list_id", "=", list_id)), column="user_id",
-              order_by=("user_id",), limit=MAX_EQUALITY_ROWS, offset=0)
+    q = Query(
+        MEMBERS,
+        where=all_of(cond("user_list_id", "=", list_id)),
+        column="user_id",
+        order_by=("user_id",),
+        limit=MAX_EQUALITY_ROWS,
+        offset=0,
+    )
     rows = ctx.gw.get(ctx.stream, q)
     if rows is None:
         return None
@@ -182,9 +196,14 @@ def all_members(ctx: Context, list_id: int | str) -> list[str] | None:
     if len(rows) < MAX_EQUALITY_ROWS:
         return out
     while True:
-        q = Query(MEMBERS, where=all_of(cond("user_list_id", "=", list_id),
-                                        cond("user_id", ">", out[-1])),
-                  column="user_id", order_by=("user_id",), limit=SLOW_PAGE, offset=0)
+        q = Query(
+            MEMBERS,
+            where=all_of(cond("user_list_id", "=", list_id), cond("user_id", ">", out[-1])),
+            column="user_id",
+            order_by=("user_id",),
+            limit=SLOW_PAGE,
+            offset=0,
+        )
         rows = ctx.gw.get(ctx.stream, q) or []
         out += [str(r) for r in rows]
         if len(rows) < SLOW_PAGE:
@@ -205,11 +224,15 @@ def finish_mirror(ctx: Context, rejected: int) -> None:
         current = all_members(ctx, list_id)
         if current is None:
             ctx.state.setdefault("notes", []).append(
-                f"dry run: mirror removals of list {list_ref} need a read and are not planned")
+                f"dry run: mirror removals of list {list_ref} need a read and are not planned"
+            )
             continue
         absent = sorted(set(current) - seen, key=lambda u: (len(u), u))
         errors = _remove(ctx, list_id, absent)
         ctx.count("deleted", len(absent) - len(errors))
         for uid, reason in errors.items():
-            ctx.report(uid, f"mirror: could not remove user {uid} from list {list_ref}: {reason}",
-                       {"user_list_id": list_id, "user_id": uid})
+            ctx.report(
+                uid,
+                f"mirror: could not remove user {uid} from list {list_ref}: {reason}",
+                {"user_list_id": list_id, "user_id": uid},
+            )

@@ -132,7 +132,7 @@ def check_columns(
         elif name != "email" and not spec.dynamic_columns and name not in allowed:
             raise Refused(
                 f"unknown column {name!r}: {spec.name} has no such column (map it with "
-                "field_map, or drop it by mapping it to \"\")"
+                'field_map, or drop it by mapping it to "")'
             )
 
 
@@ -140,8 +140,10 @@ def check_value(col: Column, value: Any) -> None:
     where = f"column {col.name!r}"
     if col.type in ("integer", "number"):
         if isinstance(value, bool) or not _numeric(value, integer=col.type == "integer"):
-            raise Refused(f"{where} expects {'an integer' if col.type == 'integer' else 'a number'}"
-                          f", got {value!r}")
+            raise Refused(
+                f"{where} expects {'an integer' if col.type == 'integer' else 'a number'}"
+                f", got {value!r}"
+            )
     elif col.type == "string" and isinstance(value, dict | list):
         raise Refused(f"{where} expects a text, got a JSON {type(value).__name__}")
     if col.enum is not None and value not in col.enum:

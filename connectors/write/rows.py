@@ -30,11 +30,16 @@ def _checked_require(ctx: Context, items: list[Item], existing: set[str] | None)
         assert item.key is not None
         present = existing is None or item.key in existing
         if ctx.mode.require == "existing" and not present:
-            ctx.reject(item, f"no {obj} row has {key}={item.key}; mode {ctx.mode.name} does not "
-                             "create rows")
+            ctx.reject(
+                item,
+                f"no {obj} row has {key}={item.key}; mode {ctx.mode.name} does not create rows",
+            )
         elif ctx.mode.require == "absent" and existing is not None and item.key in existing:
-            ctx.reject(item, f"a {obj} row with {key}={item.key} already exists; mode "
-                             f"{ctx.mode.name} only creates rows")
+            ctx.reject(
+                item,
+                f"a {obj} row with {key}={item.key} already exists; mode "
+                f"{ctx.mode.name} only creates rows",
+            )
         else:
             out.append(item)
     return out
@@ -52,12 +57,15 @@ def profile_commands(ctx: Context, items: list[Item]) -> None:
     for item in _checked_require(ctx, items, existing):
         assert item.key is not None
         if key == "user_id" and existing is not None and item.key not in existing:
-            ctx.reject(item, f"no profile has user_id={item.key}; a profile is created by "
-                             "email or internal_id")
+            ctx.reject(
+                item,
+                f"no profile has user_id={item.key}; a profile is created by email or internal_id",
+            )
             continue
         try:
-            commands.append(profile_command(table, user_key(table, key, item.key), item.fields,
-                                            key))
+            commands.append(
+                profile_command(table, user_key(table, key, item.key), item.fields, key)
+            )
         except Refused as exc:
             ctx.reject(item, str(exc))
             continue
@@ -111,8 +119,10 @@ def put_rows(ctx: Context, items: list[Item]) -> None:
             ctx.reject(item, str(exc))
             return
         if count == 0:
-            ctx.reject(item, f"no {ctx.spec.name} row has {key}={item.key}; mode update does "
-                             "not create rows")
+            ctx.reject(
+                item,
+                f"no {ctx.spec.name} row has {key}={item.key}; mode update does not create rows",
+            )
         else:
             ctx.accept(item, "updated")
 
@@ -143,9 +153,9 @@ def delete_rows(ctx: Context, items: list[Item]) -> None:
                 ctx.accept(item, None)
 
 
-def find_or_create(ctx: Context, obj: str, key: str, value: str, body: dict[str, Any]) -> tuple[
-    int | str, bool
-]:
+def find_or_create(
+    ctx: Context, obj: str, key: str, value: str, body: dict[str, Any]
+) -> tuple[int | str, bool]:
     """The id of the row of ``obj`` whose ``key`` is ``value``: the lowest id when several have
     it (names of lists are not unique), POSTed with ``body`` when none has. (id, created)"""
     pk = ctx.specs.object(obj).primary_key[0]

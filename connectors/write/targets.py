@@ -173,7 +173,7 @@ def _field_map(stream: str, raw: Any) -> dict[str, str]:
     ):
         raise WriteConfigError(
             f"stream {stream!r}: setting 'field_map' must map source column names to Personyze "
-            "column names (text to text; map to \"\" to drop a column)"
+            'column names (text to text; map to "" to drop a column)'
         )
     return dict(raw)
 
@@ -210,9 +210,7 @@ def _list(
     return number, name
 
 
-def resolve(
-    target: StreamTarget, specs: Specs | None = None
-) -> tuple[ObjectSpec, WriteMode]:
+def resolve(target: StreamTarget, specs: Specs | None = None) -> tuple[ObjectSpec, WriteMode]:
     spec = writable_objects(specs)[target.object]
     mode = spec.write.mode(target.mode)
     if mode is None:
