@@ -31,10 +31,8 @@ from airbyte_protocol_dataclasses.models import (
 from serpyco_rs import Serializer
 
 from connectors.spec import Specs
-from connectors.spec.models import ObjectSpec, WriteMode
-from connectors.streams import json_schema
-from connectors.write import Operation, StreamTarget, WriteConfigError, operations
-from connectors.write.records import key_column
+from connectors.write import Operation, WriteConfigError, operations
+from connectors.write.schemas import matching_columns, operation_schema
 from connectors.write.targets import writable_objects
 
 SYNC_MODES: dict[str, DestinationSyncMode] = {
@@ -45,8 +43,6 @@ SYNC_MODES: dict[str, DestinationSyncMode] = {
     "delete": DestinationSyncMode.soft_delete,
     "mirror": DestinationSyncMode.overwrite,
 }
-# Columns the server maintains itself are not offered as mapping targets.
-_SERVER_ROLES = frozenset({"modified_time", "packed_json"})
 _SERIALIZER: Serializer[ProtocolMessage] = Serializer(ProtocolMessage, omit_none=True)
 
 
@@ -63,33 +59,6 @@ def sync_mode(operation: Operation) -> DestinationSyncMode:
 def supported_sync_modes(specs: Specs) -> list[DestinationSyncMode]:
     modes = {sync_mode(op) for op in operations(specs)}
     return [m for m in DestinationSyncMode if m in modes]
-
-
-def operation_schema(spec: ObjectSpec, mode: WriteMode, default_key: str | None) -> dict[str, Any]:
-    """The fields a record of this operation may carry: the object's columns (typed as the
-    source's read schema types them) and the mode's extra input columns; the match key and the
-    mode's required fields are required."""
-    read = json_schema(spec)["properties"]
-    properties: dict[str, Any] = {}
-    for col in spec.columns:
-        if col.role in _SERVER_ROLES or col.name not in read:
-            continue
-        if col.role == "auto_id" and col.name not in mode.match_keys:
-            continue
-        properties[col.name] = read[col.name]
-    target = StreamTarget(spec.name, spec.name, mode.name, default_key)
-    key = key_column(mode, target)
-    required = list(dict.fromkeys([*([key] if key else []), *mode.required_fields]))
-    for name in (*mode.input_columns, *required):
-        properties.setdefault(name, {"description": f"input column of {spec.name} {mode.name}"})
-    return {
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "type": "object",
-        "description": mode.description,
-        "properties": properties,
-        "required": required,
-        "additionalProperties": spec.dynamic_columns,
-    }
 
 
 def destination_catalog(specs: Specs) -> DestinationCatalog:
@@ -109,16 +78,6 @@ def destination_catalog(specs: Specs) -> DestinationCatalog:
             )
         )
     return DestinationCatalog(operations=out)
-
-
-def matching_columns(op: Operation, mode: WriteMode) -> list[str]:
-    """The record columns that find the row, one per match key, as the engine reads them: the
-    match key itself, except for modes whose records name their key in a column of their own
-    (``do``: ``key``, with ``key_type`` saying which match key it is)."""
-    columns = (
-        key_column(mode, StreamTarget(op.object, op.object, op.mode, k)) for k in op.match_keys
-    )
-    return list(dict.fromkeys(c for c in columns if c))
 
 
 def catalog_message(catalog: DestinationCatalog) -> dict[str, Any]:
