@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	@$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 
-## demo: start a sandbox with demo data and print what every object holds
+## demo: a sandbox with demo data, read through the core, the source and the tap (Meltano),
+## then a reverse-ETL round trip through the target
 demo: $(STAMP)
-	@$(BIN)/python -m connectors.demo
+	@$(BIN)/python scripts/demo.py
 
 ## test: lint, type-check, architecture contracts, then the whole test suite
 test: lint typecheck

@@ -1,5 +1,6 @@
-"""`make demo`: start a sandbox with the demo dataset and summarise every object it holds,
-read back through the core's client and sync (the same path both read adapters take)."""
+"""Summarise every object a sandbox holds, read back through the core's client and sync (the
+same path both read adapters take). `python -m connectors.demo` does it for a fresh demo sandbox;
+`make demo` (scripts/demo.py) does it and then goes through the adapters too."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from connectors.client import PersonyzeClient
 from connectors.query import Query
-from connectors.sandbox.process import running_sandbox
+from connectors.sandbox.process import RunningSandbox, running_sandbox
 from connectors.settings import ConnectionSettings
 from connectors.spec import ObjectSpec, Specs, default_specs
 from connectors.streams import StreamDefinition, discover
@@ -52,35 +53,39 @@ def summarise_endpoint(client: PersonyzeClient, spec: ObjectSpec) -> str:
     return f"{'/'.join(spec.methods)} endpoint, holds no rows"
 
 
+def print_summary(sb: RunningSandbox, concurrency: int = 4) -> None:
+    """One line per object of the sandbox, read through the client and the core sync."""
+    specs = default_specs()
+    settings = ConnectionSettings.from_config(
+        {
+            "api_key": sb.api_key,
+            "base_url": sb.base_url,
+            "max_concurrency": concurrency,
+            "recommendation_user_ids": DEMO_TRACKER_USERS,
+        }
+    )
+    began = time.monotonic()
+    with PersonyzeClient(settings) as client:
+        streams = {s.name: s for s in discover(client, specs)}
+        options = ReadOptions.from_settings(settings)
+        for name in sorted(specs.objects):
+            if name in streams:
+                line = summarise_stream(client, specs, streams[name], options)
+            else:
+                line = summarise_endpoint(client, specs.objects[name])
+            print(f"  {name:<26} {line}", flush=True)
+        sent = client.stats.requests_sent
+    print(f"  {sent} requests in {time.monotonic() - began:.1f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args(argv)
-    specs = default_specs()
-    print(f"Starting personyze-sandbox with the demo dataset (scale {args.scale})…", flush=True)
     with running_sandbox("demo", scale=args.scale, seed=7) as sb:
-        print(f"Sandbox listening at {sb.base_url}/ — reading every object back:\n")
-        settings = ConnectionSettings.from_config(
-            {
-                "api_key": sb.api_key,
-                "base_url": sb.base_url,
-                "max_concurrency": args.concurrency,
-                "recommendation_user_ids": DEMO_TRACKER_USERS,
-            }
-        )
-        began = time.monotonic()
-        with PersonyzeClient(settings) as client:
-            streams = {s.name: s for s in discover(client, specs)}
-            options = ReadOptions.from_settings(settings)
-            for name in sorted(specs.objects):
-                if name in streams:
-                    line = summarise_stream(client, specs, streams[name], options)
-                else:
-                    line = summarise_endpoint(client, specs.objects[name])
-                print(f"  {name:<26} {line}", flush=True)
-            sent = client.stats.requests_sent
-        print(f"\n{sent} requests in {time.monotonic() - began:.1f} s; sandbox stopped.")
+        print(f"Sandbox at {sb.base_url}/ (demo dataset, scale {args.scale}):")
+        print_summary(sb, args.concurrency)
     return 0
 
 
