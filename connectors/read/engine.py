@@ -19,13 +19,17 @@ from connectors.read.keyset import (
     ScanPlan,
     scan,
 )
-from connectors.read.windows import Window, run_windows, split_windows
+from connectors.read.windows import AdaptiveWindows, Window, run_windows
 from connectors.spec.loader import Specs, default_specs
 from connectors.spec.models import ApiLimits, ObjectSpec
 
 DAY = 86_400
 # Windows per worker: enough that a dense stretch of keys does not leave the others idle.
-WINDOWS_PER_WORKER = 8
+# A window should hold a few pages: few enough that the windows ahead of the consumer finish
+# rather than wait for it, enough that sparse stretches cost few requests.
+WINDOW_PAGES = 4
+# The density probe reads the key of this row (offset + 1 may not exceed 1000, api §4.7).
+PROBE_ROWS = 1000
 
 
 def read_records(
@@ -87,8 +91,19 @@ def read_records(
                 split_column=plan.tie_breaker,
             )
 
-        windows = split_windows(low, end, WINDOWS_PER_WORKER * concurrency)
-        items = run_windows(windows, scan_window, concurrency=concurrency)
+        windows = _adaptive_windows(client, spec, prefix, key, low, end, plan.page_size)
+        if windows is None:  # too few rows to be worth a second request in flight
+            items = scan(
+                client,
+                plan,
+                prefix,
+                key,
+                Bound(low, inclusive=True),
+                end,
+                split_column=plan.tie_breaker,
+            )
+        else:
+            items = run_windows(windows, scan_window, concurrency=concurrency)
     else:
         items = scan(
             client,
@@ -146,6 +161,36 @@ def partitions(client: QueryClient, specs: Specs, spec: ObjectSpec) -> Iterator[
             continue
         seen.add(value)
         yield cond(link.filter_column, "=", value)
+
+
+def _adaptive_windows(
+    client: QueryClient,
+    spec: ObjectSpec,
+    prefix: tuple[Condition, ...],
+    key: str,
+    low: int,
+    end: int,
+    page_size: int,
+) -> AdaptiveWindows | None:
+    """Windows sized from the key span of the first 1000 rows (one cheap request); None when
+    the range holds fewer rows than that."""
+    probe = Query(
+        spec.name,
+        where=all_of(*prefix, cond(key, ">=", low), cond(key, "<=", end)),
+        column=key,
+        order_by=(key,),
+        offset=PROBE_ROWS - 1,
+        limit=1,
+    )
+    answer = client.get(probe)
+    if not isinstance(answer, list) or not answer:
+        return None
+    value = answer[0].get(key) if isinstance(answer[0], dict) else answer[0]
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        return None
+    span = int(value) - low + 1
+    target = WINDOW_PAGES * page_size
+    return AdaptiveWindows(low, end, span * target // PROBE_ROWS, target)
 
 
 def _edge(

@@ -4,6 +4,11 @@ Latency bounds throughput (50 rows per request), so an integer key range is cut 
 windows scanned by a thread pool. Each window fills its own bounded queue; the consumer drains
 window after window in order, and only a bounded number of windows run ahead of it, so memory is
 about ``lookahead x queue_size`` batches whatever the stream's size.
+
+Windows are cut lazily, in key order, by a ``WindowSource``: a fixed list, or ``AdaptiveWindows``
+whose width follows the density the finished windows showed, so that every window holds a few
+pages — small enough that the windows ahead of the consumer finish instead of waiting for it,
+large enough that sparse stretches do not cost a request per empty window.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -40,6 +45,51 @@ def split_windows(low: int, high: int, count: int) -> list[Window]:
     return windows
 
 
+class WindowSource(Protocol):
+    def take(self) -> Window | None:
+        """The next window in key order, or None when the range is covered."""
+
+    def observe(self, window: Window, rows: int) -> None:
+        """A finished window held ``rows`` items."""
+
+
+class FixedWindows:
+    def __init__(self, windows: list[Window]) -> None:
+        self._windows = iter(windows)
+
+    def take(self) -> Window | None:
+        return next(self._windows, None)
+
+    def observe(self, window: Window, rows: int) -> None:
+        pass
+
+
+class AdaptiveWindows:
+    """``[low, high]`` cut into windows of about ``target_rows`` rows each, the width adjusted
+    (at most fourfold per step) from the row density of each finished window."""
+
+    def __init__(self, low: int, high: int, width: int, target_rows: int) -> None:
+        self._next = low
+        self._high = high
+        self._width = max(1, width)
+        self._target = target_rows
+        self._lock = threading.Lock()
+
+    def take(self) -> Window | None:
+        with self._lock:
+            if self._next > self._high:
+                return None
+            window = (self._next, min(self._high, self._next + self._width - 1))
+            self._next = window[1] + 1
+            return window
+
+    def observe(self, window: Window, rows: int) -> None:
+        span = window[1] - window[0] + 1
+        wanted = span * self._target // max(rows, 1)
+        with self._lock:
+            self._width = max(1, min(wanted, self._width * 4), self._width // 4)
+
+
 @dataclass
 class _Done:
     pass
@@ -63,11 +113,11 @@ class _Channel(Generic[T]):
 
 
 def run_windows(
-    windows: list[Window],
+    windows: list[Window] | WindowSource,
     scan_window: Callable[[Window], Iterator[T]],
     *,
     concurrency: int,
-    queue_size: int = 4,
+    queue_size: int = 32,
 ) -> Generator[T, None, None]:
     """Items of ``scan_window(w)`` for every window, in window order, scanned concurrently.
 
@@ -75,17 +125,19 @@ def run_windows(
     still in flight; closing this generator stops the workers (they notice at their next
     item) and waits for them.
     """
+    source = FixedWindows(windows) if isinstance(windows, list) else windows
     stop = threading.Event()
     errors: list[BaseException] = []
     lock = threading.Lock()
-    channels: list[_Channel[T]] = [_Channel(queue_size, stop) for _ in windows]
+    channels: list[_Channel[T]] = []
 
-    def work(index: int) -> None:
-        channel = channels[index]
+    def work(window: Window, channel: _Channel[T]) -> None:
         try:
+            rows = 0
             batch: list[T] = []
-            for item in scan_window(windows[index]):
+            for item in scan_window(window):
                 batch.append(item)
+                rows += 1
                 if len(batch) >= BATCH:
                     if not channel.put(batch):
                         return
@@ -94,6 +146,7 @@ def run_windows(
                     return
             if batch and not channel.put(batch):
                 return
+            source.observe(window, rows)
             channel.put(_Done())
         except BaseException as exc:
             with lock:
@@ -103,12 +156,20 @@ def run_windows(
     lookahead = 2 * concurrency
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="personyze-read")
     failed = False
+    exhausted = False
     try:
-        submitted = 0
-        for index, channel in enumerate(channels):
-            while submitted < min(len(windows), index + lookahead):
-                pool.submit(work, submitted)
-                submitted += 1
+        index = 0
+        while True:
+            while not exhausted and len(channels) < index + lookahead:
+                window = source.take()
+                if window is None:
+                    exhausted = True
+                    break
+                channels.append(_Channel(queue_size, stop))
+                pool.submit(work, window, channels[-1])
+            if index >= len(channels):
+                break
+            channel = channels[index]
             while True:
                 if errors:
                     failed = True
@@ -120,6 +181,8 @@ def run_windows(
                 if isinstance(message, _Done):
                     break
                 yield from message
+            channels[index] = _Channel(0, stop)  # drained: let its memory go
+            index += 1
     finally:
         stop.set()
         # After a worker error the others may sit in a request: raise now, let them end alone.

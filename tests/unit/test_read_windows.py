@@ -341,3 +341,33 @@ def test_integer_keys_sent_as_numeric_strings_still_give_integer_checkpoints(
     assert as_multiset(rows_of(items)) == as_multiset(rows)
     points = [i.value for i in items if isinstance(i, Checkpoint)]
     assert points and all(isinstance(v, int) for v in points) and points == sorted(points)
+
+
+def test_adaptive_windows_cover_the_range_and_follow_the_density() -> None:
+    from connectors.read.windows import AdaptiveWindows
+
+    source = AdaptiveWindows(0, 99_999, width=100, target_rows=200)
+    first = source.take()
+    assert first == (0, 99)
+    source.observe(first, 800)  # four times too dense: narrower
+    second = source.take()
+    assert second == (100, 124)
+    source.observe(second, 0)  # empty: wider, at most fourfold per step
+    third = source.take()
+    assert third is not None and third[0] == 125 and third[1] - third[0] + 1 == 100
+    taken = [first, second, third]
+    while (window := source.take()) is not None:
+        source.observe(window, 200)
+        taken.append(window)
+    assert taken[-1][1] == 99_999
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(taken))
+
+
+def test_run_windows_takes_windows_from_an_adaptive_source() -> None:
+    from connectors.read.windows import AdaptiveWindows
+
+    def scan(window: tuple[int, int]) -> Iterator[int]:
+        return iter(range(window[0], window[1] + 1))
+
+    source = AdaptiveWindows(0, 9_999, width=7, target_rows=50)
+    assert list(run_windows(source, scan, concurrency=4)) == list(range(10_000))
