@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.query import encode_value
+
 # An IN-list path stays below common URL limits (8 KiB in many proxies), leaving room for the
 # rest of the URL and the headers.
 MAX_IN_VALUES = 500
@@ -45,7 +47,7 @@ def in_list_chunks(
     current: list[str] = []
     size = 0
     for value in dict.fromkeys(values):
-        cost = len(value) * 3 + 1  # percent-encoding may triple a value
+        cost = len(encode_value(value)) + 1
         if current and (len(current) >= max_count or size + cost > max_chars):
             out.append(current)
             current, size = [], 0

@@ -289,7 +289,12 @@ def test_in_list_chunks_bound_count_and_length() -> None:
     chunks = in_list_chunks(values, max_count=200)
     assert [len(c) for c in chunks] == [200, 200, 50]
     long = ["x" * 1000] * 1 + ["y" * 1000, "z" * 1000]
-    assert [len(c) for c in in_list_chunks(long, max_chars=4000)] == [1, 1, 1]
+    assert [len(c) for c in in_list_chunks(long, max_chars=2500)] == [2, 1]
+    # the budget counts the encoded length: '@' travels as %40
+    emails = [f"u{i:03d}@x.io" for i in range(100)]
+    chunks = in_list_chunks(emails, max_chars=150)
+    assert all(sum(len(e) + 2 + 1 for e in c) <= 150 for c in chunks)  # 9 chars → 11 + comma
+    assert [len(c) for c in chunks] == [12] * 8 + [4]
 
 
 def test_do_batches() -> None:
