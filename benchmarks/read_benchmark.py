@@ -185,23 +185,34 @@ def plain_loop(sb: RunningSandbox) -> tuple[int, float]:
                     records += len(page)
                     break
                 if page[0][key] == last:  # a tie: read the whole group by equality
-                    group = client.get(
-                        build_path(
-                            Query(
-                                stream,
-                                where=all_of(cond(key, "=", last)),
-                                order_by=(tie,),
-                                limit=1000,
-                                offset=0,
-                            )
-                        )
-                    ).json()
-                    records += len(group)
+                    records += read_group(client, stream, key, last, tie)
                     low = last + 1
                     continue
                 records += sum(1 for row in page if row[key] < last)
                 low = last
     return records, time.monotonic() - began
+
+
+def read_group(client: httpx.Client, stream: str, key: str, value: int, tie: str) -> int:
+    """Rows with key = value: one equality read, then keyset pages on the tie-breaker."""
+    first = Query(
+        stream, where=all_of(cond(key, "=", value)), order_by=(tie,), limit=1000, offset=0
+    )
+    group = client.get(build_path(first)).json()
+    count = len(group)
+    after = group[-1][tie] if len(group) == 1000 else None
+    while after is not None:  # more than 1000 rows share the value: page by the tie-breaker
+        q = Query(
+            stream,
+            where=all_of(cond(key, "=", value), cond(tie, ">", after)),
+            order_by=(tie,),
+            limit=PAGE,
+            offset=0,
+        )
+        page = client.get(build_path(q)).json()
+        count += len(page)
+        after = page[-1][tie] if len(page) == PAGE else None
+    return count
 
 
 def measure(
