@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script from a source checkout
     sys.path.insert(0, str(ROOT))
 
+from connectors.settings_schema import scoped_settings  # noqa: E402
 from connectors.spec import Specs, default_specs  # noqa: E402
 from connectors.write import operations  # noqa: E402
 from target_personyze.destination_catalog import sync_mode  # noqa: E402
-from target_personyze.destination_spec import write_settings  # noqa: E402
 
 PAGE = ROOT / "docs" / "integrations" / "destinations" / "personyze.md"
 
@@ -65,7 +65,7 @@ def json_text(value: object) -> str:
 
 def settings_table(specs: Specs) -> str:
     lines = ["| Setting | Required | Default | Description |", "|---|---|---|---|"]
-    for s in write_settings(specs):
+    for s in scoped_settings(specs, "write"):
         default = "—" if s.default is None else f"`{json_text(s.default)}`"
         lines.append(
             f"| `{s.name}` ({cell(s.title)}) | {'yes' if s.required else 'no'} | {default} | "
