@@ -9,11 +9,7 @@ from __future__ import annotations
 from airbyte_cdk.models import AirbyteConnectionStatus, FailureType, Status  # type: ignore[attr-defined]
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connectors.errors import ConfigurationError, PersonyzeError, RetriesExhausted, RetryableError
-from connectors.settings import SettingsError
-
-# Errors only the user can fix: settings, key, role, base_url, a state of the wrong shape.
-CONFIG_ERRORS: tuple[type[Exception], ...] = (SettingsError, ConfigurationError)
+from connectors.failures import check_failure_text, user_fixable
 
 
 class StateError(ValueError):
@@ -23,7 +19,7 @@ class StateError(ValueError):
 def failure_type(exc: BaseException) -> FailureType:
     if isinstance(exc, AirbyteTracedException):
         return exc.failure_type
-    if isinstance(exc, (*CONFIG_ERRORS, StateError)):
+    if user_fixable(exc) or isinstance(exc, StateError):
         return FailureType.config_error
     return FailureType.system_error
 
@@ -43,15 +39,5 @@ def traced(exc: BaseException) -> AirbyteTracedException:
 
 def failed_check(exc: Exception, base_url: str | None) -> AirbyteConnectionStatus:
     """A FAILED check status whose message says which setting to look at."""
-    if isinstance(exc, CONFIG_ERRORS):
-        text = str(exc)
-    elif isinstance(exc, RetriesExhausted | RetryableError):
-        text = (
-            f"Could not reach Personyze at base_url {base_url}: {exc}. Check base_url and that "
-            "the host is reachable from this machine"
-        )
-    elif isinstance(exc, PersonyzeError):
-        text = f"Personyze at base_url {base_url} refused the credential check: {exc}"
-    else:
-        text = f"The credential check against base_url {base_url} failed: {exc}"
+    text = check_failure_text(exc, base_url)
     return AirbyteConnectionStatus(status=Status.FAILED, message=text)

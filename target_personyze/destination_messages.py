@@ -28,25 +28,16 @@ from airbyte_cdk.models import (  # type: ignore[attr-defined]
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connectors.errors import ConfigurationError, PersonyzeError, RetriesExhausted, RetryableError
-from connectors.settings import SettingsError
-from connectors.write import ErrorRateExceeded, RunSummary, WriteConfigError
+from connectors.failures import check_failure_text, user_fixable
+from connectors.write import RunSummary
 
 QUIET_LOGGERS = ("httpx", "httpcore")
-# Errors only the user can fix: settings, key, role, base_url, stream mappings, and input that
-# Personyze rejects faster than max_error_rate allows (retrying the same input cannot help).
-CONFIG_ERRORS: tuple[type[Exception], ...] = (
-    SettingsError,
-    ConfigurationError,
-    WriteConfigError,
-    ErrorRateExceeded,
-)
 
 
 def failure_type(exc: BaseException) -> FailureType:
     if isinstance(exc, AirbyteTracedException):
         return exc.failure_type or FailureType.system_error
-    if isinstance(exc, CONFIG_ERRORS):
+    if user_fixable(exc):
         return FailureType.config_error
     return FailureType.system_error
 
@@ -66,17 +57,7 @@ def traced(exc: BaseException) -> AirbyteTracedException:
 
 def failed_check(exc: Exception, base_url: str | None) -> AirbyteConnectionStatus:
     """A FAILED check status whose message says which setting to look at."""
-    if isinstance(exc, CONFIG_ERRORS):
-        text = str(exc)
-    elif isinstance(exc, RetriesExhausted | RetryableError):
-        text = (
-            f"Could not reach Personyze at base_url {base_url}: {exc}. Check base_url and that "
-            "the host is reachable from this machine"
-        )
-    elif isinstance(exc, PersonyzeError):
-        text = f"Personyze at base_url {base_url} refused the credential check: {exc}"
-    else:
-        text = f"The credential check against base_url {base_url} failed: {exc}"
+    text = check_failure_text(exc, base_url)
     return AirbyteConnectionStatus(status=Status.FAILED, message=filter_secrets(text))
 
 
