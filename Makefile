@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 ## demo: a sandbox with demo data, read through the core, the source and the tap (Meltano),
 ## then a reverse-ETL round trip through the target
 demo: $(STAMP)
-	@$(BIN)/python scripts/demo.py
+	@$(BIN)/python scripts/demo
 
 ## test: lint, type-check, architecture contracts, then the whole test suite
 test: lint typecheck
@@ -29,7 +29,7 @@ lint: $(STAMP)
 	@$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
-	@$(BIN)/mypy connectors
+	@$(BIN)/mypy connectors personyze_sandbox
 
 unit: $(STAMP)
 	@$(BIN)/python -m pytest tests/unit

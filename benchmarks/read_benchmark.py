@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from connectors.query import Query, all_of, build_path, cond
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from connectors.api.query import Query, all_of, build_path, cond
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

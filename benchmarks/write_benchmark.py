@@ -28,8 +28,8 @@ from typing import Any
 
 import httpx
 
-from connectors.query import Query, all_of, build_path, cond
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from connectors.api.query import Query, all_of, build_path, cond
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(sys.executable).with_name("target-personyze")

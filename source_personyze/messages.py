@@ -1,6 +1,6 @@
 """How core errors become Airbyte errors: failure types for traces, texts for check.
 
-The core's exception tree (``connectors.errors``) already says what went wrong and what to do;
+The core's exception tree (``connectors.api.errors``) already says what went wrong and what to do;
 this module only picks the Airbyte failure type and keeps the core's message.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from airbyte_cdk.models import AirbyteConnectionStatus, FailureType, Status  # type: ignore[attr-defined]
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connectors.failures import check_failure_text, user_fixable
+from connectors.api.failures import check_failure_text, user_fixable
 
 
 class StateError(ValueError):

@@ -22,11 +22,11 @@ from airbyte_cdk.models import (  # type: ignore[attr-defined]
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connectors.client import PersonyzeClient
-from connectors.query import Query
+from connectors.api.client import PersonyzeClient
+from connectors.api.query import Query
+from connectors.read.streams import discover
 from connectors.settings import ConnectionSettings, SettingsError
 from connectors.spec import Specs, default_specs
-from connectors.streams import discover
 from source_personyze.messages import failed_check, traced
 from source_personyze.spec import connector_specification
 from source_personyze.stream import Connection, PersonyzeStream

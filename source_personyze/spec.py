@@ -6,7 +6,7 @@ from typing import Any
 
 from airbyte_cdk.models import ConnectorSpecification  # type: ignore[attr-defined]
 
-from connectors.settings_schema import settings_json_schema
+from connectors.settings.schema import settings_json_schema
 from connectors.spec import Specs
 
 DOCUMENTATION_URL = "https://docs.airbyte.com/integrations/sources/personyze"

@@ -1,6 +1,6 @@
 """The one Airbyte stream class: any readable Personyze object, as the core defines it.
 
-Records and state come from ``connectors.sync.read_stream``; this class only turns each
+Records and state come from ``connectors.read.sync.read_stream``; this class only turns each
 ``StateUpdate`` into an Airbyte STATE message at the point the core yields it, so a checkpoint
 never runs ahead of the records before it.
 """
@@ -18,11 +18,11 @@ from airbyte_cdk.sources.streams.core import NO_CURSOR_STATE_KEY, StreamData
 from airbyte_cdk.sources.utils.schema_helpers import InternalConfig
 from airbyte_cdk.sources.utils.slice_logger import SliceLogger
 
-from connectors.client import PersonyzeClient
+from connectors.api.client import PersonyzeClient
+from connectors.read.streams import StreamDefinition
+from connectors.read.sync import ReadOptions, StateUpdate, bookmark_of, read_stream
 from connectors.settings import ConnectionSettings
 from connectors.spec import Specs
-from connectors.streams import StreamDefinition
-from connectors.sync import ReadOptions, StateUpdate, bookmark_of, read_stream
 from source_personyze.messages import StateError, traced
 
 

@@ -15,47 +15,8 @@ from typing import Any
 from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
-from connectors.redact import redact
+from connectors.api.redact import redact
 from connectors.settings import ConnectionSettings, SettingsError
-from connectors.spec import Specs
-from connectors.spec.models import Setting
-
-ADAPTER = "read"
-
-
-def config_jsonschema(specs: Specs) -> dict[str, Any]:
-    """JSON Schema of the tap's config: one property per setting that applies to reading."""
-    settings = sorted(
-        (s for s in specs.connection.settings if ADAPTER in s.applies_to), key=lambda s: s.order
-    )
-    return {
-        "type": "object",
-        "properties": {s.name: _property(s) for s in settings},
-        "required": [s.name for s in settings if s.required],
-    }
-
-
-def _property(setting: Setting) -> dict[str, Any]:
-    prop: dict[str, Any] = {
-        "type": [setting.type],
-        "title": setting.title,
-        "description": setting.description,
-    }
-    if setting.type == "array":
-        prop["items"] = {}
-    if setting.secret:
-        prop.update(secret=True, writeOnly=True)
-    if setting.pattern is not None:
-        prop["pattern"] = setting.pattern
-    if setting.default is not None:
-        prop["default"] = setting.default
-    if setting.examples and not setting.secret:
-        prop["examples"] = list(setting.examples)
-    if setting.minimum is not None:
-        prop["minimum"] = setting.minimum
-    if setting.maximum is not None:
-        prop["maximum"] = setting.maximum
-    return prop
 
 
 def connection_settings(config: Mapping[str, Any]) -> tuple[ConnectionSettings | None, list[str]]:
@@ -87,14 +48,6 @@ def schema_problems(config: dict[str, Any], schema: dict[str, Any]) -> list[str]
     return [
         f"{'.'.join(str(p) for p in error.path) or 'config'}: {error.message}"
         for error in validator.iter_errors(config)
-    ]
-
-
-def secrets_of(config: Mapping[str, Any], specs: Specs) -> list[str]:
-    return [
-        str(config[s.name])
-        for s in specs.connection.settings
-        if s.secret and config.get(s.name) not in (None, "")
     ]
 
 

@@ -1,6 +1,6 @@
 """The one Singer stream class: every readable Personyze object, driven by its StreamDefinition.
 
-Records and state come from the core (``connectors.sync.read_stream``); this class only maps
+Records and state come from the core (``connectors.read.sync.read_stream``); this class only maps
 them onto singer-sdk:
 
 - incremental streams keep the SDK's bookmark shape, ``{"replication_key": <cursor>,
@@ -22,12 +22,12 @@ from singer_sdk import Stream
 from singer_sdk.helpers._state import write_starting_replication_value
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
-from connectors.client import PersonyzeClient
+from connectors.api.client import PersonyzeClient
 from connectors.read import start_for
+from connectors.read.streams import StreamDefinition
+from connectors.read.sync import ReadOptions, StateUpdate, bookmark_of, read_stream
 from connectors.settings import ConnectionSettings
 from connectors.spec import Specs
-from connectors.streams import StreamDefinition
-from connectors.sync import ReadOptions, StateUpdate, bookmark_of, read_stream
 
 if TYPE_CHECKING:
     from singer_sdk import Tap

@@ -1,4 +1,4 @@
-"""TapPersonyze: the singer-sdk Tap. Streams come from ``connectors.streams.discover``."""
+"""TapPersonyze: the singer-sdk Tap. Streams come from ``connectors.read.streams.discover``."""
 
 from __future__ import annotations
 
@@ -12,18 +12,17 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
-from connectors.client import PersonyzeClient
-from connectors.errors import PersonyzeError
+from connectors.api.client import PersonyzeClient
+from connectors.api.errors import PersonyzeError
+from connectors.read.streams import discover
 from connectors.settings import ConnectionSettings, SettingsError
+from connectors.settings.schema import secret_values, singer_settings_schema
 from connectors.spec.loader import default_specs
-from connectors.streams import discover
 from tap_personyze.settings import (
-    config_jsonschema,
     connection_settings,
     environment_config,
     redacted,
     schema_problems,
-    secrets_of,
 )
 from tap_personyze.stream import InvalidState, PersonyzeStream
 
@@ -48,7 +47,7 @@ class TapPersonyze(Tap):
 
     name = "tap-personyze"
     package_name = "personyze-connectors"
-    config_jsonschema: ClassVar[dict[str, Any]] = config_jsonschema(SPECS)
+    config_jsonschema: ClassVar[dict[str, Any]] = singer_settings_schema(SPECS, "read")
     # Schemas of objects with dynamic columns are sampled from the account.
     dynamic_catalog = True
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
@@ -84,7 +83,7 @@ class TapPersonyze(Tap):
         self.settings = settings
         if not problems:
             problems = schema_problems(self._config, self.builtin_config_jsonschema())
-        problems = redacted(problems, secrets_of(self.config, SPECS))
+        problems = redacted(problems, secret_values(self.config, SPECS))
         if problems and raise_errors:
             raise ConfigValidationError(
                 "Config validation failed", errors=problems, schema=self.config_jsonschema

@@ -32,8 +32,8 @@ from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from airbyte_protocol_dataclasses.models import DestinationCatalog
 
-from connectors.client import PersonyzeClient
-from connectors.query import Query
+from connectors.api.client import PersonyzeClient
+from connectors.api.query import Query
 from connectors.settings import SettingsError
 from connectors.spec import Specs, default_specs
 from connectors.write import StreamTarget, WriteConfigError, WriteEngine, parse_targets

@@ -28,7 +28,7 @@ from airbyte_cdk.models import (  # type: ignore[attr-defined]
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connectors.failures import check_failure_text, user_fixable
+from connectors.api.failures import check_failure_text, user_fixable
 from connectors.write import RunSummary
 
 QUIET_LOGGERS = ("httpx", "httpcore")

@@ -27,11 +27,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from connectors.settings.schema import singer_settings_schema
 from connectors.spec import Specs
-from connectors.spec.models import Setting
 from connectors.write import Operation, WriteConfigError, operations
 
-ADAPTER = "write"
 UPSERT, APPEND_ONLY, OVERWRITE = "upsert", "append-only", "overwrite"
 LOAD_METHODS = (UPSERT, APPEND_ONLY, OVERWRITE)
 # Modes that only add: a new row (insert) or an event (append).
@@ -75,47 +74,10 @@ BUILTIN_SETTINGS: dict[str, dict[str, Any]] = {
 def config_jsonschema(specs: Specs) -> dict[str, Any]:
     """JSON Schema of the target's config: one property per setting that applies to writing,
     then the SDK's built-in target settings as this target implements them."""
-    settings = sorted(
-        (s for s in specs.connection.settings if ADAPTER in s.applies_to), key=lambda s: s.order
-    )
-    properties = {s.name: _property(s) for s in settings}
+    schema = singer_settings_schema(specs, "write")
     for name, prop in BUILTIN_SETTINGS.items():
-        properties.setdefault(name, prop)
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [s.name for s in settings if s.required],
-    }
-
-
-def _property(setting: Setting) -> dict[str, Any]:
-    prop: dict[str, Any] = {
-        "type": [setting.type],
-        "title": setting.title,
-        "description": setting.description,
-    }
-    if setting.secret:
-        # No pattern: a JSON Schema error message would quote the secret.
-        prop.update(secret=True, writeOnly=True)
-    elif setting.pattern is not None:
-        prop["pattern"] = setting.pattern
-    if setting.default is not None:
-        prop["default"] = setting.default
-    if setting.examples and not setting.secret:
-        prop["examples"] = list(setting.examples)
-    if setting.minimum is not None:
-        prop["minimum"] = setting.minimum
-    if setting.maximum is not None:
-        prop["maximum"] = setting.maximum
-    return prop
-
-
-def secrets_of(config: Mapping[str, Any], specs: Specs) -> list[str]:
-    return [
-        str(config[s.name])
-        for s in specs.connection.settings
-        if s.secret and config.get(s.name) not in (None, "")
-    ]
+        schema["properties"].setdefault(name, prop)
+    return schema
 
 
 def load_method(config: Mapping[str, Any]) -> str:

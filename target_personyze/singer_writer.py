@@ -21,7 +21,7 @@ from typing import Any
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-from connectors.client import PersonyzeClient
+from connectors.api.client import PersonyzeClient
 from connectors.spec import Specs
 from connectors.write import (
     RunSummary,

@@ -27,9 +27,10 @@ from singer_sdk.helpers.capabilities import (
     TargetCapabilities,
 )
 
-from connectors.errors import PersonyzeError
-from connectors.redact import RedactingFilter, redact
+from connectors.api.errors import PersonyzeError
+from connectors.api.redact import RedactingFilter, redact
 from connectors.settings import SettingsError
+from connectors.settings.schema import secret_values
 from connectors.spec.loader import default_specs
 from connectors.write import ErrorRateExceeded, RunSummary, WriteConfigError
 from connectors.write.settings import write_setup
@@ -37,7 +38,6 @@ from target_personyze.singer_settings import (
     check_builtin_settings,
     config_jsonschema,
     json_native,
-    secrets_of,
 )
 from target_personyze.singer_writer import SingerWriter
 from target_personyze.sink import PersonyzeSink
@@ -72,7 +72,7 @@ class TargetPersonyze(Target):
         super().__init__(**kwargs)
         # All sinks share one engine, which is not thread-safe: drain them one at a time.
         self.max_parallelism = 1
-        secrets = secrets_of(self.config, SPECS)
+        secrets = secret_values(self.config, SPECS)
         if secrets:
             for handler in logging.getLogger().handlers:
                 handler.addFilter(RedactingFilter(secrets))
@@ -91,7 +91,7 @@ class TargetPersonyze(Target):
             problems.append(str(exc))
         if not problems:
             problems = super()._validate_config(raise_errors=False)
-        secrets = secrets_of(self.config, SPECS)
+        secrets = secret_values(self.config, SPECS)
         problems = [redact(p, secrets) for p in problems]
         if problems and raise_errors:
             raise ConfigValidationError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 
-from connectors.query import Condition, Query, all_of, cond
+from connectors.api.query import Condition, Query, all_of, cond
 from connectors.read.keyset import (
     Bound,
     Checkpoint,

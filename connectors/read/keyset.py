@@ -20,15 +20,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from connectors.errors import PersonyzeError
-from connectors.query import Condition, Query, all_of, cond
+from connectors.api.errors import PersonyzeError
+from connectors.api.query import Condition, Query, all_of, cond
 
 Row = dict[str, Any]
 KeyValue = int | str
 
 
 class QueryClient(Protocol):
-    """What the read engine needs of ``connectors.client.PersonyzeClient``."""
+    """What the read engine needs of ``connectors.api.client.PersonyzeClient``."""
 
     def get(self, query: Query) -> Any: ...
 

@@ -1,26 +1,73 @@
 """The spec format: what a JSON file in ``specs/`` may say, as frozen pydantic models.
 
 Every Personyze fact the connectors and the sandbox act on is a value in one of these models.
-Unknown keys are rejected so that a typo in a spec file fails loudly instead of being ignored.
+This module holds an object's spec and its read half; the write half is in ``write_plan``, the
+command table and connection settings in ``tables``, all re-exported here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-Method = Literal["GET", "POST", "PUT", "DELETE"]
-ColumnType = Literal["integer", "number", "string", "array", "object", "any"]
-ColumnFormat = Literal["unix_seconds", "date", "datetime"]
-ObjectKind = Literal["table", "html", "commands", "tracker", "account", "recommendations"]
-JsonScalar = str | int | float | bool | None
+from connectors.spec.base import (
+    IDENTIFIER,
+    ColumnFormat,
+    ColumnType,
+    Frozen,
+    JsonScalar,
+    Method,
+    ObjectKind,
+)
+from connectors.spec.tables import (
+    ApiLimits,
+    CommandArg,
+    CommandSpec,
+    CommandTable,
+    ConnectionSpec,
+    Setting,
+    StatusChange,
+)
+from connectors.spec.write_plan import (
+    Cascade,
+    Reference,
+    SerialisedInserts,
+    UserResolution,
+    WriteMode,
+    WriteModeName,
+    WritePlan,
+    WriteStrategy,
+)
 
-IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+__all__ = [
+    "ApiLimits",
+    "Cascade",
+    "Column",
+    "ColumnFormat",
+    "ColumnType",
+    "CommandArg",
+    "CommandSpec",
+    "CommandTable",
+    "ConnectionSpec",
+    "Frozen",
+    "JsonScalar",
+    "Method",
+    "ObjectKind",
+    "ObjectSpec",
+    "ParentLink",
+    "ReadPlan",
+    "Reference",
+    "ScanRule",
+    "SerialisedInserts",
+    "Setting",
+    "StatusChange",
+    "UserResolution",
+    "WriteMode",
+    "WriteModeName",
+    "WritePlan",
+    "WriteStrategy",
+]
 
 
 class Column(Frozen):
@@ -95,163 +142,6 @@ class ReadPlan(Frozen):
         return self
 
 
-class SerialisedInserts(Frozen):
-    """POST is serialised per account; a request that waits too long is refused."""
-
-    wait_seconds: float
-    error: str
-    source: str
-
-
-class UserResolution(Frozen):
-    """A body field that names a user by another key, resolved to user_id and dropped."""
-
-    field: str
-    users_column: str
-    creates_stub: bool
-    creates_stub_observed: bool | None = None
-
-
-class Cascade(Frozen):
-    object: str
-    column: str
-    parent_column: str
-
-
-class Reference(Frozen):
-    """A column whose value must name an existing row of another object."""
-
-    column: str
-    object: str
-    object_column: str
-
-
-WriteModeName = Literal["upsert", "update", "insert", "append", "mirror", "delete"]
-WriteStrategy = Literal[
-    "profile_commands",
-    "post_rows",
-    "put_rows",
-    "delete_rows",
-    "named_rows",
-    "members_add",
-    "members_remove",
-    "members_mirror",
-    "events",
-    "commands",
-]
-
-
-class WriteMode(Frozen):
-    """How the write engine carries out one mode of one object (its strategy and settings).
-
-    The strategies are the write engine's small vocabulary (connectors/write):
-    profile_commands: `/rest/do` `User profile` commands, many per request, keyed by the match key;
-    post_rows: one POST per row (an upsert where `upsert_on` says so), bounded concurrency;
-    put_rows: PUT where/<match key>=<value>, a row that matches nothing is rejected;
-    delete_rows: DELETE where/<match key>:<v1>,<v2>,... in chunks;
-    named_rows: find a row by the match key (lowest id wins), POST it when none has it;
-    members_add / members_remove / members_mirror: list memberships (user looked up or created
-    first, api §9 C2), mirror also removes, at the end of the run, members absent from the input;
-    events: interaction commands of `/rest/do` chosen by the record's status (a ledger prevents
-    sending an event twice); commands: the generic `do` stream, one command per record.
-    """
-
-    name: WriteModeName
-    strategy: WriteStrategy
-    default: bool = Field(default=False, description="The mode used when a stream names none.")
-    match_keys: tuple[str, ...] = Field(
-        default=(), description="Match keys the mode accepts; the first is the default."
-    )
-    unreliable_match_keys: tuple[str, ...] = Field(
-        default=(),
-        description="Accepted match keys that a live account showed to be unreliable (api §9 C1): "
-        "the engine warns once per stream.",
-    )
-    require: Literal["existing", "absent"] | None = Field(
-        default=None,
-        description="existing: rows whose key matches nothing are rejected, never created; "
-        "absent: rows whose key already exists are rejected.",
-    )
-    required_fields: tuple[str, ...] = Field(
-        default=(), description="Columns every record must carry (besides the match key)."
-    )
-    input_columns: tuple[str, ...] = Field(
-        default=(),
-        description="Record columns accepted besides the object's documented columns (an object "
-        "without dynamic columns rejects any other column).",
-    )
-    event: bool = Field(
-        default=False,
-        description="Not idempotent: each record is an event recorded in the ledger so that a "
-        "re-run never sends it twice.",
-    )
-    command_target: Literal["product", "article"] | None = Field(
-        default=None,
-        description="events: the command table's target whose interaction_status equals the "
-        "record's status column picks the `do` command.",
-    )
-    status_column: str | None = None
-    item_column: str | None = Field(
-        default=None, description="events: the column naming the catalog item (internal_id)."
-    )
-    post_fallback: str | None = Field(
-        default=None,
-        description="events: object to POST a record to when no `do` command records its status.",
-    )
-    readback: str | None = Field(
-        default=None,
-        description="events: object where an event of unknown outcome can be looked up (by user, "
-        "item, status and transaction_time); without one such an event is reported, not resent.",
-    )
-    description: str = ""
-
-
-class WritePlan(Frozen):
-    read_only: bool
-    modes: tuple[WriteMode, ...] = Field(
-        default=(), description="Write modes of the reverse-ETL engine (connectors/write)."
-    )
-    match_keys: tuple[str, ...] = Field(
-        default=(), description="Columns a connector may use to find the row to change."
-    )
-    upsert_on: str | None = Field(
-        default=None, description="POST with an existing value of this column updates the row."
-    )
-    merge_on: tuple[str, ...] = Field(
-        default=(), description="POST whose value of one of these matches an existing row merges."
-    )
-    merge_on_observed: tuple[str, ...] | None = None
-    input_renames: dict[str, str] = Field(default_factory=dict)
-    serialised_inserts: SerialisedInserts | None = None
-    user_resolution: tuple[UserResolution, ...] = ()
-    cascade_deletes: tuple[Cascade, ...] = ()
-    required_on_insert: tuple[str, ...] = Field(
-        default=(), description="Columns a POST must carry (after user resolution)."
-    )
-    references: tuple[Reference, ...] = ()
-    column_aliases: Literal["camel_and_display_to_snake"] | None = None
-    empty_values_ignored: bool = True
-    source: str = ""
-
-    @model_validator(mode="after")
-    def _modes_consistent(self) -> WritePlan:
-        names = [m.name for m in self.modes]
-        if len(set(names)) != len(names):
-            raise ValueError("write.modes names a mode twice")
-        if self.modes and sum(m.default for m in self.modes) != 1:
-            raise ValueError("write.modes needs exactly one default mode")
-        if self.read_only and self.modes:
-            raise ValueError("a read-only object has no write modes")
-        return self
-
-    def mode(self, name: str) -> WriteMode | None:
-        return next((m for m in self.modes if m.name == name), None)
-
-    @property
-    def default_mode(self) -> WriteMode | None:
-        return next((m for m in self.modes if m.default), None)
-
-
 class ObjectSpec(Frozen):
     """One Personyze REST object or endpoint."""
 
@@ -306,100 +196,3 @@ class ObjectSpec(Frozen):
     @property
     def readable(self) -> bool:
         return self.read.mode != "none"
-
-
-class CommandArg(Frozen):
-    name: str
-    type: Literal["string", "number", "integer", "string_or_number"]
-    optional: bool = False
-    description: str
-
-
-class StatusChange(Frozen):
-    """Interactions of the user (and item, for single-item commands) move between statuses."""
-
-    from_status: str
-    to_status: str
-
-
-class CommandSpec(Frozen):
-    """A command of `/rest/do` or tracker v1 (matched case-insensitively)."""
-
-    name: str
-    endpoints: tuple[Literal["do", "tracker-v1"], ...]
-    positional: tuple[CommandArg, ...] = ()
-    field_value_pairs: bool = Field(
-        default=False, description="The remaining args alternate field name and value."
-    )
-    keywords: tuple[CommandArg, ...] = Field(
-        default=(), description="Optional name/value pairs allowed after the positional args."
-    )
-    target: Literal["user", "product", "article", "products", "articles", "navigation", "action"]
-    interaction_status: str | None = Field(
-        default=None,
-        description="Status of the interaction row this command records (products_interactions "
-        "for products; the article log for articles).",
-    )
-    status_change: StatusChange | None = Field(
-        default=None, description="Existing interactions this command moves to another status."
-    )
-    documented_for: tuple[Literal["do", "tracker-v1"], ...] = Field(
-        default=(), description="Endpoints whose primary documentation lists the command."
-    )
-    description: str
-    source: str
-
-
-class CommandTable(Frozen):
-    key_types: tuple[str, ...]
-    commands: tuple[CommandSpec, ...]
-    source: str
-
-    def find(self, name: str, endpoint: Literal["do", "tracker-v1"]) -> CommandSpec | None:
-        wanted = name.strip().casefold()
-        for cmd in self.commands:
-            if cmd.name.casefold() == wanted and endpoint in cmd.endpoints:
-                return cmd
-        return None
-
-
-class Setting(Frozen):
-    """One connection setting shared by every adapter."""
-
-    name: str = Field(pattern=IDENTIFIER)
-    title: str
-    type: Literal["string", "integer", "number", "boolean", "array", "object"]
-    description: str
-    secret: bool = False
-    required: bool = False
-    default: JsonScalar = None
-    examples: tuple[Any, ...] = ()
-    pattern: str | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    order: int
-    applies_to: tuple[Literal["read", "write"], ...] = Field(
-        default=("read", "write"), description="Which adapters offer the setting."
-    )
-
-
-class ApiLimits(Frozen):
-    max_offset_plus_limit: int
-    max_slow_rows: int
-    slow_operators: tuple[str, ...]
-    source: str
-
-
-class ConnectionSpec(Frozen):
-    settings: tuple[Setting, ...]
-    auth_user: str
-    limits: ApiLimits
-    retry_texts: tuple[str, ...] = Field(
-        description="400 bodies that mean 'try again later' rather than 'your request is wrong'."
-    )
-
-    def setting(self, name: str) -> Setting:
-        for s in self.settings:
-            if s.name == name:
-                return s
-        raise KeyError(name)

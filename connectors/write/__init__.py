@@ -4,6 +4,9 @@ Adapters (the Singer target, the Airbyte destination) build targets with ``parse
 feed records to a ``WriteEngine`` and emit state only after ``flush``. What each object allows
 (modes, match keys) and how each (object, mode) is carried out is data in the specs
 (``write.modes``); ``operations`` lists it.
+
+May import: ``connectors.api``, ``connectors.settings``, ``connectors.spec``; never
+``connectors.read`` or ``connectors.tracker``.
 """
 
 from connectors.write.engine import WriteEngine, WriteOptions

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.query import Query, all_of, cond
+from connectors.api.query import Query, all_of, cond
 from connectors.spec.loader import Specs
 from connectors.spec.models import ObjectSpec, WriteMode
 from connectors.write.execute import Gateway, send_do

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from connectors.client import PersonyzeClient
+from connectors.api.client import PersonyzeClient
 from connectors.spec.loader import Specs, default_specs
 from connectors.write import events, members, rows
 from connectors.write.context import Context, UserDirectory

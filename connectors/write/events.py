@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.errors import OutcomeUnknown, RequestError
-from connectors.query import Query, all_of, cond
+from connectors.api.errors import OutcomeUnknown, RequestError
+from connectors.api.query import Query, all_of, cond
 from connectors.spec.models import CommandSpec, WriteMode
 from connectors.write.commands import event_command, translate, user_key
 from connectors.write.context import Context

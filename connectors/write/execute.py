@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TextIO, TypeVar
 
-from connectors.client import PersonyzeClient
-from connectors.errors import OutcomeUnknown, RequestError
-from connectors.query import Query, build_path
+from connectors.api.client import PersonyzeClient
+from connectors.api.errors import OutcomeUnknown, RequestError
+from connectors.api.query import Query, build_path
 from connectors.write.plan import Call, do_batches, failed_command
 from connectors.write.summary import RunSummary
 

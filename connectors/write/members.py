@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.errors import RequestError
-from connectors.query import Query, all_of, cond
+from connectors.api.errors import RequestError
+from connectors.api.query import Query, all_of, cond
 from connectors.write.commands import profile_command, user_key
 from connectors.write.context import Context, existing_values
 from connectors.write.execute import parallel, resend_unknown

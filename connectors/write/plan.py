@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.query import encode_value
+from connectors.api.query import encode_value
 
 # An IN-list path stays below common URL limits (8 KiB in many proxies), leaving room for the
 # rest of the URL and the headers.

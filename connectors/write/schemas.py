@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.spec.json_schema import json_schema
 from connectors.spec.models import ObjectSpec, WriteMode
-from connectors.streams import json_schema
 from connectors.write.records import key_column
 from connectors.write.targets import Operation, StreamTarget
 

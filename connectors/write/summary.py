@@ -6,7 +6,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from connectors.errors import PersonyzeError
+from connectors.api.errors import PersonyzeError
 
 COUNTS = (
     "read",
@@ -98,6 +98,8 @@ class RunSummary:
 
 class ErrorRateExceeded(PersonyzeError):
     """More records were rejected than ``max_error_rate`` allows; ``.summary`` says where."""
+
+    user_fixable = True
 
     def __init__(self, summary: RunSummary, limit: float) -> None:
         super().__init__(

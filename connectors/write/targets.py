@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from connectors.settings import SettingsError
 from connectors.spec.loader import Specs, default_specs, load_model, specs_dir
 from connectors.spec.models import ObjectSpec, WriteMode
 
@@ -22,7 +23,7 @@ logger = logging.getLogger("personyze.write")
 SETTINGS = ("object", "mode", "match_key", "field_map", "list_id", "list_name")
 
 
-class WriteConfigError(ValueError):
+class WriteConfigError(SettingsError):
     """A stream's write configuration is wrong; the message names the stream and the setting."""
 
 

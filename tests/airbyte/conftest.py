@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox
+from personyze_sandbox.process import RunningSandbox
 from tests.airbyte import protocol
 
 SCENARIO_DIR = Path(tempfile.gettempdir()) / f"source-personyze-scenarios-{os.getpid()}"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox
+from personyze_sandbox.process import RunningSandbox
 from tests.airbyte import protocol
 from tests.airbyte.conftest import BAD_KEY, closed_port, sandbox_config
 

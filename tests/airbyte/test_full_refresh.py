@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
 from connectors.spec import default_specs
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.airbyte import protocol
 from tests.airbyte.conftest import sandbox_config
 from tests.airbyte.rows import projected, sqlite_rows, sqlite_tables

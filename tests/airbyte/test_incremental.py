@@ -8,12 +8,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from connectors.client import PersonyzeClient
-from connectors.query import Query, cond
+from connectors.api.client import PersonyzeClient
+from connectors.api.query import Query, cond
 from connectors.read import start_for
-from connectors.sandbox.process import RunningSandbox
 from connectors.settings import ConnectionSettings
 from connectors.spec import default_specs
+from personyze_sandbox.process import RunningSandbox
 from tests.airbyte import protocol
 from tests.airbyte.conftest import sandbox_config
 from tests.airbyte.rows import RowKey, keys, row_key

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.sandbox.process import RunningSandbox
+from personyze_sandbox.process import RunningSandbox
 from tests.airbyte import protocol
 from tests.airbyte.conftest import sandbox_config
 

@@ -11,8 +11,8 @@ import yaml
 from airbyte_cdk.models.connector_metadata import MetadataFile
 
 import source_personyze
+from connectors.read.streams import discover
 from connectors.spec import default_specs
-from connectors.streams import discover
 from source_personyze.spec import connection_specification
 
 ROOT = Path(__file__).resolve().parents[2]

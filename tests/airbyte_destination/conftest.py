@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 
 SCENARIO_DIR = Path(tempfile.gettempdir()) / f"destination-personyze-scenarios-{os.getpid()}"
 GOOD_CONFIG = SCENARIO_DIR / "config.json"

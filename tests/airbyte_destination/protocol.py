@@ -19,10 +19,10 @@ from airbyte_cdk.models import (  # type: ignore[attr-defined]
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connectors.client import PersonyzeClient
-from connectors.query import Query, all_of, cond
-from connectors.sandbox.process import RunningSandbox
+from connectors.api.client import PersonyzeClient
+from connectors.api.query import Query, all_of, cond
 from connectors.settings import ConnectionSettings
+from personyze_sandbox.process import RunningSandbox
 from target_personyze.destination import DestinationPersonyze
 
 Message = dict[str, Any]

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.airbyte_destination import protocol as p
 from tests.airbyte_destination.conftest import BAD_KEY, sandbox_config
 

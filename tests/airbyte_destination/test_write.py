@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from connectors.query import Query, all_of, cond
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from connectors.api.query import Query, all_of, cond
 from connectors.write import operations
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 from target_personyze.destination_catalog import SYNC_MODES
 from tests.airbyte_destination import protocol as p
 from tests.airbyte_destination.conftest import sandbox_config

@@ -12,16 +12,15 @@ The key reaches Meltano only through the environment (TAP_PERSONYZE_API_KEY).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
+from tests.e2e.meltano_env import meltano_environ, project_copy
 from tests.singer.tapruns import (
     SPECS,
     comparable_columns,
@@ -33,29 +32,8 @@ from tests.singer.tapruns import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
-E2E = ROOT / ".e2e"
-MELTANO_VENV = E2E / "meltano"
-MELTANO_VERSION = "4.4.1"
-SYS_DIR = E2E / "meltano-project" / ".meltano"
-UV = Path(sys.executable).with_name("uv")
 STATE_ID = "dev:tap-personyze-to-target-jsonl"
 Row = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def meltano() -> Path:
-    """The meltano executable, installed once into its own venv."""
-    python = MELTANO_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run(
-            [str(UV), "venv", "-q", "--python", sys.executable, str(MELTANO_VENV)], check=True
-        )
-    subprocess.run(
-        [str(UV), "pip", "install", "-q", "--python", str(python), f"meltano=={MELTANO_VERSION}"],
-        check=True,
-    )
-    return MELTANO_VENV / "bin" / "meltano"
 
 
 class Project:
@@ -66,23 +44,11 @@ class Project:
         self.sandbox = sandbox
         self.root = workdir / "project"
         self.root.mkdir()
-        committed = (ROOT / "meltano.yml").read_text()
-        assert "${MELTANO_PROJECT_ROOT}" in committed
-        self.project_file = self.root / "meltano.yml"
-        self.project_file.write_text(committed.replace("${MELTANO_PROJECT_ROOT}", str(ROOT)))
+        self.project_file = project_copy(self.root)
         self.output = workdir / "output"
         self.output.mkdir()
-        inherited = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_PERSONYZE_", "TARGET_JSONL_", "MELTANO_", "VIRTUAL_ENV"))
-        }
         self.env = {
-            **inherited,
-            "MELTANO_SYS_DIR_ROOT": str(SYS_DIR),
-            "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
-            "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **meltano_environ(workdir, ("TAP_PERSONYZE_", "TARGET_JSONL_")),
             "TAP_PERSONYZE_API_KEY": sandbox.api_key,
             "TAP_PERSONYZE_BASE_URL": sandbox.base_url,
             "TARGET_JSONL_DESTINATION_PATH": str(self.output),

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox
 from connectors.spec import default_specs
+from personyze_sandbox.process import RunningSandbox
 from tests.e2e.pyairbyte_env import pyairbyte_python
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]

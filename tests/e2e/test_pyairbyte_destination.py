@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.query import Query
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from connectors.api.query import Query
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.airbyte_destination import protocol as p
 from tests.e2e.pyairbyte_env import pyairbyte_python
 

@@ -18,32 +18,19 @@ Every object is read back through the API.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
+from tests.e2e.meltano_env import meltano_environ, project_copy
 from tests.e2e.postgres import Warehouse, running_postgres
-from tests.singer_target.targetruns import (
-    interactions,
-    lists_named,
-    members,
-    products_by_id,
-    users_by_email,
-)
+from tests.readback import interactions, lists_named, members, products_by_id, users_by_email
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
-E2E = ROOT / ".e2e"
-MELTANO_VENV = E2E / "meltano"
-MELTANO_VERSION = "4.4.1"
-SYS_DIR = E2E / "meltano-project" / ".meltano"
-UV = Path(sys.executable).with_name("uv")
 T0 = 1_700_000_000
 
 WAREHOUSE_SQL = f"""
@@ -100,33 +87,9 @@ STREAM_MAPS = {
 }
 
 
-@pytest.fixture(scope="module")
-def meltano() -> Path:
-    """The meltano executable, installed once into its own venv (as in test_meltano.py)."""
-    python = MELTANO_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run(
-            [str(UV), "venv", "-q", "--python", sys.executable, str(MELTANO_VENV)], check=True
-        )
-    subprocess.run(
-        [str(UV), "pip", "install", "-q", "--python", str(python), f"meltano=={MELTANO_VERSION}"],
-        check=True,
-    )
-    return MELTANO_VENV / "bin" / "meltano"
-
-
 def meltano_env(sb: RunningSandbox, wh: Warehouse, workdir: Path) -> dict[str, str]:
-    inherited = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TAP_", "TARGET_", "MELTANO_", "VIRTUAL_ENV"))
-    }
     return {
-        **inherited,
-        "MELTANO_SYS_DIR_ROOT": str(SYS_DIR),
-        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
-        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **meltano_environ(workdir, ("TAP_", "TARGET_")),
         "TAP_POSTGRES_SQLALCHEMY_URL": wh.sqlalchemy_url(),
         "TAP_POSTGRES_FILTER_SCHEMAS": json.dumps(["public"]),
         "TAP_POSTGRES__SELECT": json.dumps(
@@ -154,8 +117,7 @@ def run(meltano: Path, project: Path, env: dict[str, str], *args: str) -> str:
 def test_postgres_tables_reach_every_personyze_object(meltano: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    committed = (ROOT / "meltano.yml").read_text()
-    (project / "meltano.yml").write_text(committed.replace("${MELTANO_PROJECT_ROOT}", str(ROOT)))
+    project_copy(project)
     with running_postgres() as wh, running_sandbox("demo", scale=1, seed=11) as sb:
         wh.sql(WAREHOUSE_SQL)
         env = meltano_env(sb, wh, tmp_path)

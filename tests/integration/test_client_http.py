@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from connectors.client import PersonyzeClient
-from connectors.errors import (
+from connectors.api.client import PersonyzeClient
+from connectors.api.errors import (
     ConfigurationError,
     PersonyzeError,
     RetriesExhausted,
@@ -24,10 +24,10 @@ from connectors.errors import (
     RowNotFound,
     WholeTableRefused,
 )
-from connectors.query import Query, all_of, cond
-from connectors.sandbox.process import RunningSandbox, new_api_key, running_sandbox
-from connectors.sandbox.server import FaultPlan
+from connectors.api.query import Query, all_of, cond
 from connectors.settings import ConnectionSettings
+from personyze_sandbox.process import RunningSandbox, new_api_key, running_sandbox
+from personyze_sandbox.server import FaultPlan
 
 pytestmark = pytest.mark.integration
 

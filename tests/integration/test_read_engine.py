@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from connectors.client import PersonyzeClient
-from connectors.query import Condition
+from connectors.api.client import PersonyzeClient
+from connectors.api.query import Condition
 from connectors.read import Checkpoint, Item, partitions, read_records
-from connectors.sandbox.process import RunningSandbox, running_sandbox
 from connectors.settings import ConnectionSettings
 from connectors.spec import ObjectSpec
 from connectors.spec.loader import default_specs
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from connectors.client import PersonyzeClient
-from connectors.query import Query, all_of, cond
-from connectors.sandbox.process import RunningSandbox, new_api_key, running_sandbox
+from connectors.api.client import PersonyzeClient
+from connectors.api.query import Query, all_of, cond
 from connectors.settings import ConnectionSettings
+from personyze_sandbox.process import RunningSandbox, new_api_key, running_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def run(
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         **(env or {}),
     }
-    cmd = [sys.executable, "-m", "connectors.recommend_cli", *args]
+    cmd = [sys.executable, "-m", "connectors.tracker.cli", *args]
     return subprocess.run(cmd, env=environ, capture_output=True, text=True, timeout=60)
 
 

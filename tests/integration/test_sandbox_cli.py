@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.sandbox.process import new_api_key, running_sandbox
+from personyze_sandbox.process import new_api_key, running_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def _command() -> list[str]:
     script = Path(sys.executable).parent / "personyze-sandbox"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "connectors.sandbox.cli"]
+    return [sys.executable, "-m", "personyze_sandbox.cli"]
 
 
 def _env(**extra: str) -> dict[str, str]:

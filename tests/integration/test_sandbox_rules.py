@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 
 pytestmark = pytest.mark.integration
 

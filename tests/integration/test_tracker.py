@@ -14,17 +14,17 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.client import PersonyzeClient
-from connectors.errors import ConfigurationError
-from connectors.query import Query, all_of, cond
-from connectors.sandbox.dataset import load_dataset
-from connectors.sandbox.process import RunningSandbox, new_api_key, running_sandbox
-from connectors.sandbox.server import Sandbox, SandboxConfig, SandboxHTTPServer
+from connectors.api.client import PersonyzeClient
+from connectors.api.errors import ConfigurationError
+from connectors.api.query import Query, all_of, cond
+from connectors.read.streams import discover
+from connectors.read.sync import ReadOptions, StateUpdate, read_stream
 from connectors.settings import ConnectionSettings
 from connectors.spec import default_specs
-from connectors.streams import discover
-from connectors.sync import ReadOptions, StateUpdate, read_stream
-from connectors.tracker import TrackerClient, TrackerError, command, navigate
+from connectors.tracker.client import TrackerClient, TrackerError, command, navigate
+from personyze_sandbox.dataset import load_dataset
+from personyze_sandbox.process import RunningSandbox, new_api_key, running_sandbox
+from personyze_sandbox.server import Sandbox, SandboxConfig, SandboxHTTPServer
 
 pytestmark = pytest.mark.integration
 

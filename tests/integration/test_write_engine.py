@@ -25,10 +25,7 @@ from typing import Any
 
 import pytest
 
-from connectors.client import PersonyzeClient
-from connectors.query import Query, all_of, cond
-from connectors.sandbox.process import RunningSandbox, running_sandbox
-from connectors.settings import ConnectionSettings
+from connectors.api.query import Query, all_of, cond
 from connectors.write import (
     ErrorRateExceeded,
     RunSummary,
@@ -36,17 +33,21 @@ from connectors.write import (
     WriteOptions,
     parse_targets,
 )
+from personyze_sandbox.process import RunningSandbox, running_sandbox
+from tests.readback import (
+    article_interactions,
+    get,
+    interactions,
+    make_client,
+    members,
+    rejects,
+    table_counts,
+    users_by_email,
+)
 
 pytestmark = pytest.mark.integration
 Records = dict[str, list[dict[str, Any]]]
 T0 = 1_700_000_000
-
-
-def make_client(sb: RunningSandbox) -> PersonyzeClient:
-    settings = ConnectionSettings.from_config(
-        {"api_key": sb.api_key, "base_url": sb.base_url, "max_retries": 8}
-    )
-    return PersonyzeClient(settings, sleep=lambda s: time.sleep(min(s, 0.01)))
 
 
 def write(
@@ -65,76 +66,6 @@ def write(
             for row in rows:
                 engine.add(stream, row)
         return engine.finish()
-
-
-def rejects(tmp: Path) -> list[dict[str, Any]]:
-    path = tmp / "rejects.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def get(sb: RunningSandbox, q: Query) -> Any:
-    with make_client(sb) as client:
-        return client.get(q)
-
-
-def users_by_email(sb: RunningSandbox, emails: list[str]) -> dict[str, dict[str, Any]]:
-    rows = get(sb, Query("users", where=all_of(cond("email", ":", emails)), limit=1000))
-    return {r["email"]: r for r in rows}
-
-
-def members(sb: RunningSandbox, list_id: int) -> set[int]:
-    rows = get(
-        sb,
-        Query(
-            "user_list_users",
-            where=all_of(cond("user_list_id", "=", list_id)),
-            column="user_id",
-            limit=1000,
-        ),
-    )
-    return set(rows)
-
-
-def interactions(sb: RunningSandbox, products: list[str]) -> Counter[tuple[Any, ...]]:
-    rows = get(
-        sb,
-        Query(
-            "products_interactions",
-            where=all_of(cond("product_internal_id", ":", products)),
-            limit=1000,
-        ),
-    )
-    return Counter(
-        (r["user_id"], r["product_internal_id"], r["status"], r["quantity"], r["amount"])
-        for r in rows
-    )
-
-
-def article_interactions(sb: RunningSandbox) -> Counter[tuple[Any, ...]]:
-    # No REST object holds article interactions: read the sandbox's internal table.
-    with sqlite3.connect(sb.db_path) as conn:
-        rows = conn.execute(
-            "SELECT user_id, article_internal_id, status FROM _articles_interactions"
-        ).fetchall()
-    return Counter(tuple(r) for r in rows)
-
-
-def table_counts(sb: RunningSandbox) -> dict[str, int]:
-    with sqlite3.connect(sb.db_path) as conn:
-        return {
-            t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
-            for t in (
-                "users",
-                "products",
-                "articles",
-                "user_lists",
-                "user_list_users",
-                "products_interactions",
-                "_articles_interactions",
-            )
-        }
 
 
 @pytest.fixture
@@ -467,7 +398,7 @@ def test_error_rate_stops_the_run(sandbox: RunningSandbox, tmp_path: Path) -> No
 CRASH_SCRIPT = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from connectors.client import PersonyzeClient
+    from connectors.api.client import PersonyzeClient
     from connectors.settings import ConnectionSettings
     from connectors.write import WriteEngine, WriteOptions, parse_targets
     base_url, key, ledger, data = sys.argv[1:5]

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

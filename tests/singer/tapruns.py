@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.client import PersonyzeClient
-from connectors.sandbox.process import RunningSandbox
+from connectors.api.client import PersonyzeClient
 from connectors.spec import ObjectSpec
 from connectors.spec.loader import default_specs
+from personyze_sandbox.process import RunningSandbox
 from tap_personyze import TapPersonyze
 
 SPECS = default_specs()

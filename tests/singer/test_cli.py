@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from connectors.sandbox.process import RunningSandbox
+from personyze_sandbox.process import RunningSandbox
 from tap_personyze import TapPersonyze
 from tests.singer.tapruns import SPECS, config_for
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
+from connectors.settings.schema import singer_settings_schema
 from tap_personyze import TapPersonyze
-from tap_personyze.settings import config_jsonschema
 from tests.singer.tapruns import SPECS
 
 KEY = "FD09908F25BECB09D78EBEA1DADFB618651F612D"
@@ -16,7 +16,7 @@ BASE = {"api_key": KEY, "base_url": "http://127.0.0.1:9/rest"}
 
 
 def test_schema_has_every_read_setting_and_no_write_setting() -> None:
-    schema = config_jsonschema(SPECS)
+    schema = singer_settings_schema(SPECS, "read")
     settings = SPECS.connection.settings
     read = [s.name for s in sorted(settings, key=lambda s: s.order) if "read" in s.applies_to]
     assert list(schema["properties"]) == read

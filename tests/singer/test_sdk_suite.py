@@ -26,7 +26,7 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from singer_sdk.testing.suites import SingerTestSuite, tap_stream_attribute_tests
 from singer_sdk.testing.templates import AttributeTestTemplate
 
-from connectors.sandbox.process import running_sandbox
+from personyze_sandbox.process import running_sandbox
 from tap_personyze import TapPersonyze
 
 _RESOURCES = ExitStack()

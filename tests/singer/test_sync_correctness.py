@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.sandbox.process import RunningSandbox, running_sandbox
 from connectors.settings import parse_start_date
 from connectors.spec import ObjectSpec
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.singer.tapruns import (
     SPECS,
     TapRun,

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from singer_sdk.testing import get_target_test_class
 
-from connectors.sandbox.process import running_sandbox
+from personyze_sandbox.process import running_sandbox
 from target_personyze.target import TargetPersonyze
 
 _RESOURCES = ExitStack()
@@ -75,7 +75,7 @@ TestTargetPersonyze = pytest.mark.integration(
 
 def test_the_suite_really_wrote_to_personyze() -> None:
     """The suite only checks that nothing crashed; its users did reach the catalog."""
-    from tests.singer_target.targetruns import products_by_id
+    from tests.readback import products_by_id
 
     rows = products_by_id(SANDBOX, ["1", "2", "3", "a2e98886"])
     assert {"1", "2", "3", "a2e98886"} <= rows.keys()

@@ -18,20 +18,16 @@ from typing import Any
 
 import pytest
 
-from connectors.query import Query, all_of, cond
-from connectors.sandbox.process import RunningSandbox, running_sandbox
+from connectors.api.query import Query, all_of, cond
+from personyze_sandbox.process import RunningSandbox, running_sandbox
+from tests.readback import get, interactions, products_by_id, rejects, users_by_email
 from tests.singer_target.targetruns import (
     TARGET,
     Records,
     base_config,
-    get,
-    interactions,
     messages_for,
-    products_by_id,
-    rejects,
     run_target,
     schema_of,
-    users_by_email,
     write_config,
 )
 

@@ -15,23 +15,25 @@ from typing import Any
 
 import pytest
 
-from connectors.query import Query, all_of, cond
-from connectors.sandbox.process import RunningSandbox, running_sandbox
-from tests.singer_target.targetruns import (
-    Records,
+from connectors.api.query import Query, all_of, cond
+from personyze_sandbox.process import RunningSandbox, running_sandbox
+from tests.readback import (
     article_interactions,
-    base_config,
     get,
     interactions,
     lists_named,
     members,
-    messages_for,
     products_by_id,
     rejects,
-    run_in_process,
-    run_target,
     table_counts,
     users_by_email,
+)
+from tests.singer_target.targetruns import (
+    Records,
+    base_config,
+    messages_for,
+    run_in_process,
+    run_target,
 )
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.client import BACKOFF_BASE, BACKOFF_CAP, PersonyzeClient
-from connectors.errors import (
+from connectors.api.client import BACKOFF_BASE, BACKOFF_CAP, PersonyzeClient
+from connectors.api.errors import (
     ConfigurationError,
     OutcomeUnknown,
     PersonyzeError,
@@ -22,7 +22,7 @@ from connectors.errors import (
     RowNotFound,
     Throttled,
 )
-from connectors.query import Query, all_of, build_path, cond
+from connectors.api.query import Query, all_of, build_path, cond
 from connectors.settings import ConnectionSettings
 
 KEY = "FD09908F25BECB09D78EBEA1DADFB618651F612D"

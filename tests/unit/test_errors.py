@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.errors import (
+from connectors.api.errors import (
     RULES,
     ConfigurationError,
     OutcomeUnknown,

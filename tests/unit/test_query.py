@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.query import (
+from connectors.api.query import (
     OPERATORS,
     Condition,
     Query,

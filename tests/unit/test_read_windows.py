@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import RowCapExceeded
-from connectors.query import Condition, Query, cond
+from connectors.api.errors import RowCapExceeded
+from connectors.api.query import Condition, Query, cond
 from connectors.read import (
     Checkpoint,
     UnpageableGroup,

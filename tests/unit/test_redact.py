@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from connectors.redact import MASK, RedactingFilter, redact, secret_forms
+from connectors.api.redact import MASK, RedactingFilter, redact, secret_forms
 
 KEY = "FD09908F25BECB09D78EBEA1DADFB618651F612D"
 ODD_KEY = "k/e+y=w:i@th%s"

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.errors import ConfigurationError, RetriesExhausted
-from connectors.recommendations import sessions_of, sessions_state
+from connectors.api.errors import ConfigurationError, RetriesExhausted
+from connectors.read.recommendations import sessions_of, sessions_state
+from connectors.read.streams import discover
+from connectors.read.sync import ReadOptions
 from connectors.settings import ConnectionSettings, SettingsError
 from connectors.spec import default_specs
-from connectors.streams import discover
-from connectors.sync import ReadOptions
-from connectors.tracker import (
+from connectors.tracker.client import (
     ActionWrapper,
     Device,
     TrackerClient,

@@ -1,0 +1,28 @@
+"""Connection settings: the settings of ``specs/connection.json`` validated into
+``ConnectionSettings`` (messages name the setting and never show the key), and their JSON
+Schema for the frameworks' UIs (``connectors.settings.schema``).
+
+Owns: parsing and checking config values (start_date, base_url and the https rule, tracker
+user ids). May import: ``connectors.spec`` only.
+"""
+
+from connectors.settings.connection import ConnectionSettings, setting_values
+from connectors.settings.values import (
+    SettingsError,
+    checked_base_url,
+    is_loopback,
+    parse_start_date,
+    tracker_user_id,
+    tracker_user_ids,
+)
+
+__all__ = [
+    "ConnectionSettings",
+    "SettingsError",
+    "checked_base_url",
+    "is_loopback",
+    "parse_start_date",
+    "setting_values",
+    "tracker_user_id",
+    "tracker_user_ids",
+]
