@@ -36,7 +36,8 @@ die() { say "error: $*"; exit 1; }
 docker info >/dev/null 2>&1 || die "Docker daemon not reachable (docker info failed); start dockerd first"
 [ -x "$PYTHON" ] || die "$PYTHON not found: run make venv first"
 
-VERSION="$("$PYTHON" -c 'import tomllib; print(tomllib.load(open("pyproject.toml","rb"))["project"]["version"])')"
+VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' pyproject.toml | head -n 1)"
+[ -n "$VERSION" ] || die "no version in pyproject.toml"
 DEFAULT_BASE="$(sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile | head -n 1)"
 [ -n "$DEFAULT_BASE" ] || die "no 'ARG BASE_IMAGE=' default in Dockerfile"
 
