@@ -10,7 +10,7 @@ from airbyte_cdk.models import ConnectorSpecification, DestinationSyncMode  # ty
 from connectors.settings.schema import settings_json_schema
 from connectors.spec import Specs
 
-DOCUMENTATION_URL = "https://docs.airbyte.com/integrations/destinations/personyze"
+DOCUMENTATION_URL = "https://wiki.personyze.com/knowledgebase/rest-api/"
 
 
 def connection_specification(specs: Specs) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -13,7 +14,9 @@ from airbyte_cdk.models.connector_metadata import MetadataFile
 import source_personyze
 from connectors.read.streams import discover
 from connectors.spec import default_specs
+from source_personyze import SourcePersonyze
 from source_personyze.spec import connection_specification
+from tests.image.metadata_claims import assert_honest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,16 +45,20 @@ def test_spec_properties_are_the_read_settings_with_their_rules() -> None:
 def test_metadata_is_airbyte_metadata_for_this_source() -> None:
     root = Path(source_personyze.__file__).parent
     metadata = MetadataFile.from_file(root / "metadata.yaml")
-    assert metadata.data.dockerRepository == "airbyte/source-personyze"
+    assert metadata.data.connectorBuildOptions is not None  # `airbyte-cdk image build` needs it
     raw = yaml.safe_load((root / "metadata.yaml").read_text())["data"]
     assert raw["connectorType"] == "source"
     assert raw["connectorSubtype"] == "api"
-    assert raw["releaseStage"] == "alpha"
-    assert raw["supportLevel"] == "community"
     assert "language:python" in raw["tags"]
     assert uuid.UUID(raw["definitionId"]).version == 4
     streams = {s.name for s in discover(None, default_specs())}
     assert set(raw["suggestedStreams"]["streams"]) <= streams
+
+
+def test_metadata_claims_only_what_is_built_and_exists() -> None:
+    spec = SourcePersonyze().spec(logging.getLogger("test"))
+    root = Path(source_personyze.__file__).parent
+    assert_honest(root / "metadata.yaml", "personyze/source-personyze", spec.documentationUrl)
 
 
 def _docs_script() -> ModuleType:

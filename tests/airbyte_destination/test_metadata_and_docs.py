@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +13,8 @@ from airbyte_cdk.models.connector_metadata import MetadataFile
 
 import target_personyze.destination
 from connectors.write import operations
+from target_personyze.destination import DestinationPersonyze
+from tests.image.metadata_claims import assert_honest
 
 ROOT = Path(__file__).resolve().parents[2]
 METADATA = Path(target_personyze.destination.__file__).parent / "destination_metadata"
@@ -19,17 +22,23 @@ METADATA = Path(target_personyze.destination.__file__).parent / "destination_met
 
 def test_metadata_is_airbyte_metadata_for_this_destination() -> None:
     metadata = MetadataFile.from_file(METADATA / "metadata.yaml")
-    assert metadata.data.dockerRepository == "airbyte/destination-personyze"
+    assert metadata.data.connectorBuildOptions is not None  # `airbyte-cdk image build` needs it
     raw = yaml.safe_load((METADATA / "metadata.yaml").read_text())["data"]
     assert raw["connectorType"] == "destination"
     assert raw["connectorSubtype"] == "api"
     # discover works (test_discover_and_spec.py): the UI may offer data activation
     assert raw["supportsDataActivation"] is True
-    assert raw["documentationUrl"].endswith("/integrations/destinations/personyze")
     assert "language:python" in raw["tags"]
     assert uuid.UUID(raw["definitionId"]).version == 4
     source = yaml.safe_load((ROOT / "source_personyze" / "metadata.yaml").read_text())["data"]
     assert raw["definitionId"] != source["definitionId"]
+
+
+def test_metadata_claims_only_what_is_built_and_exists() -> None:
+    spec = DestinationPersonyze().spec(logging.getLogger("test"))
+    assert_honest(
+        METADATA / "metadata.yaml", "personyze/destination-personyze", spec.documentationUrl
+    )
 
 
 def _docs_script() -> ModuleType:

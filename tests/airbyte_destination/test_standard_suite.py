@@ -1,10 +1,12 @@
 """airbyte-cdk's standard destination tests (check, config matches spec), run in-process against
-a sandbox. The suite does not test writes: test_write.py does."""
+a sandbox, and its image tests (marked ``image_tests``) against the image `make image` built.
+The suite does not test writes: test_write.py does, and tests/image/ through the image."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from airbyte_cdk.test.models import ConnectorTestScenario
 from airbyte_cdk.test.standard_tests import DestinationTestSuiteBase
 
@@ -16,6 +18,7 @@ from tests.airbyte_destination.conftest import (
     GOOD_CONFIG,
     UNREACHABLE_CONFIG,
 )
+from tests.image.docker_run import cdk_suite_image
 
 
 class TestDestinationPersonyze(DestinationTestSuiteBase):
@@ -25,6 +28,10 @@ class TestDestinationPersonyze(DestinationTestSuiteBase):
     @classmethod
     def get_connector_root_dir(cls) -> Path:
         return Path(target_personyze.destination.__file__).parent / "destination_metadata"
+
+    @pytest.fixture
+    def connector_image_override(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+        return cdk_suite_image("destination-personyze", monkeypatch, tmp_path)
 
     @classmethod
     def get_scenarios(cls) -> list[ConnectorTestScenario]:
