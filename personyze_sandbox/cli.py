@@ -13,7 +13,8 @@ from pathlib import Path
 from types import FrameType
 
 from personyze_sandbox.dataset import BASE_ROWS, DATASETS, load_dataset
-from personyze_sandbox.server import Sandbox, SandboxConfig, SandboxHTTPServer
+from personyze_sandbox.routing import Sandbox, SandboxConfig
+from personyze_sandbox.server import SandboxHTTPServer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the dataset and of the faults")
     p.add_argument("--slow-ms", type=int, default=1500, help="delay of a 'slow' fault")
+    p.add_argument(
+        "--body-timeout-ms",
+        type=int,
+        default=30_000,
+        help="time a request body may take to arrive before the answer is 408",
+    )
     p.add_argument(
         "--request-log",
         type=Path,
@@ -100,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         seed=args.seed,
         slow_ms=args.slow_ms,
+        body_timeout_ms=args.body_timeout_ms,
         behaviour=args.behaviour,
         row_caps=not args.no_row_caps,
         do_accepts_tracker_commands=args.do_accepts_tracker_commands,
