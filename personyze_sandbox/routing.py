@@ -19,7 +19,7 @@ from connectors.api.query import parse_path
 from connectors.spec import ObjectSpec, Specs, default_specs
 from personyze_sandbox.account import account_info, tracker_code_html
 from personyze_sandbox.commands import DoRunner
-from personyze_sandbox.injection import FaultPlan, RequestLog
+from personyze_sandbox.injection import FAULTS, FaultPlan, RequestLog
 from personyze_sandbox.request_body import request_body
 from personyze_sandbox.rules import Behaviour, ReadRules
 from personyze_sandbox.schema import SandboxApiError, bad_request
@@ -44,6 +44,7 @@ class SandboxConfig:
     do_accepts_tracker_commands: bool = False
     request_log: Path | None = None
     body_timeout_ms: int = 30_000
+    fault_kinds: tuple[str, ...] = FAULTS
 
 
 class Sandbox:
@@ -57,7 +58,7 @@ class Sandbox:
         self.writer = Writer(self.store, config.behaviour)
         self.do = DoRunner(self.writer, accept_tracker_only=config.do_accepts_tracker_commands)
         self.tracker = Tracker(self.store, DoRunner(self.writer))
-        self.faults = FaultPlan(config.fault_rate, config.seed)
+        self.faults = FaultPlan(config.fault_rate, config.seed, config.fault_kinds)
         self.requests = RequestLog(config.request_log)
         self._serialised: dict[str, threading.Lock] = {
             name: threading.Lock()

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from connectors.api.query import QuerySyntaxError
-from personyze_sandbox.injection import FaultPlan
+from personyze_sandbox.injection import LOST, FaultPlan
 from personyze_sandbox.routing import Sandbox, SandboxConfig
 from personyze_sandbox.schema import SandboxApiError, bad_request
 
@@ -103,6 +103,10 @@ class Handler(BaseHTTPRequestHandler):
         sandbox.begin_request()
         status, ctype, text = self._answer(method, body)
         sandbox.delay()  # every answer, errors and account/tracker_code included
+        if fault == LOST:  # applied (or refused), and the client never hears of it
+            sandbox.requests.write(method, self.path, f"fault:{LOST}:{status}")
+            self._drop()
+            return
         sandbox.requests.write(method, self.path, str(status))
         self._send(status, ctype, text)
 
