@@ -44,6 +44,7 @@ def request_bytes(
 def exchange(sb: RunningSandbox, data: bytes, *, timeout: float = 20) -> RawAnswer:
     """Send ``data`` on a new connection (kept open for writing) and read one answer."""
     parts = urlsplit(sb.base_url)
+    assert parts.port is not None
     with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
         sock.sendall(data)
         answer = http.client.HTTPResponse(sock)
