@@ -13,7 +13,9 @@ from pathlib import Path
 from types import FrameType
 
 from personyze_sandbox.dataset import BASE_ROWS, DATASETS, load_dataset
-from personyze_sandbox.server import Sandbox, SandboxConfig, SandboxHTTPServer
+from personyze_sandbox.injection import FAULT_KINDS, FAULTS
+from personyze_sandbox.routing import Sandbox, SandboxConfig
+from personyze_sandbox.server import SandboxHTTPServer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +51,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1, help="seed of the dataset and of the faults")
     p.add_argument("--slow-ms", type=int, default=1500, help="delay of a 'slow' fault")
     p.add_argument(
+        "--fault-kinds",
+        default=",".join(FAULTS),
+        help="comma-separated kinds of fault to inject, from "
+        f"{', '.join(FAULT_KINDS)} (default: {','.join(FAULTS)}); 'lost' applies the request "
+        "and then drops the connection before the answer",
+    )
+    p.add_argument(
+        "--body-timeout-ms",
+        type=int,
+        default=30_000,
+        help="time a request body may take to arrive before the answer is 408",
+    )
+    p.add_argument(
         "--request-log",
         type=Path,
         help="append one line per request (method, path, status) to this file",
@@ -80,6 +95,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--rows: no size for {sorted(unknown)}; choose from {sorted(BASE_ROWS)}")
     if not args.api_key:
         p.error("--api-key is required (or set PERSONYZE_SANDBOX_API_KEY)")
+    args.fault_kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
+    for kind in args.fault_kinds:
+        if kind not in FAULT_KINDS:
+            p.error(f"--fault-kinds: unknown kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+    if not args.fault_kinds:
+        p.error("--fault-kinds: name at least one kind")
     if not 0 <= args.fault_rate <= 1:
         p.error("--fault-rate must be between 0 and 1")
     if args.host not in ("127.0.0.1", "localhost", "::1") and not args.host.startswith("127."):
@@ -100,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         seed=args.seed,
         slow_ms=args.slow_ms,
+        body_timeout_ms=args.body_timeout_ms,
+        fault_kinds=args.fault_kinds,
         behaviour=args.behaviour,
         row_caps=not args.no_row_caps,
         do_accepts_tracker_commands=args.do_accepts_tracker_commands,

@@ -1,6 +1,8 @@
 """`/rest/do`: command arrays applied one by one, from the command table in specs/commands.json.
 
-The batch stops at the first failing command; commands before it stay applied (api §6.3, U11).
+The batch stops at the first failing command; commands before it stay applied (api §6.3, U11)
+and the failing one applies nothing (not even the stub user it would have created). A body that
+is not JSON runs no command at all: it is refused before the batch is read.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from connectors.spec import CommandSpec
 from connectors.spec.models import CommandArg
 from personyze_sandbox.schema import SandboxApiError, bad_request
+from personyze_sandbox.values import checked_number
 from personyze_sandbox.writes import Writer
 
 ITEM_TABLES = {
@@ -32,7 +35,8 @@ class DoRunner:
             return "The body of do must be a JSON array of command arrays"
         for number, command in enumerate(batch, start=1):
             try:
-                self.apply(conn, command, endpoint="do", user_id=None)
+                with self.writer.store.savepoint(conn):  # a failing command leaves nothing
+                    self.apply(conn, command, endpoint="do", user_id=None)
             except SandboxApiError as exc:
                 return f"Command {number}: {exc.text}"
         return None
@@ -186,4 +190,4 @@ def _typed(spec: CommandSpec, arg: CommandArg, value: Any) -> Any:
             pass
     if not ok:
         raise bad_request(f"Command {spec.name!r}: {arg.name} must be a {arg.type}, got {value!r}")
-    return value
+    return checked_number(f"Command {spec.name!r}: {arg.name}", value)

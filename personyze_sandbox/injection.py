@@ -1,5 +1,6 @@
 """What the sandbox adds to a request on demand: faults decided by a seeded generator (500, 503,
-a dropped connection, a slow answer), and a log line per request for benchmarks."""
+a dropped connection, a slow answer, and on request a lost answer), and a log line per request
+for benchmarks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import threading
 from pathlib import Path
 
 FAULTS = ("500", "503", "drop", "slow")
+# Opt-in (--fault-kinds): the request is applied, then the connection drops before the answer,
+# the case where a client that resends blindly duplicates an event. Not a default kind, so a
+# seed keeps the sequence it always had.
+LOST = "lost"
+FAULT_KINDS = (*FAULTS, LOST)
 
 
 class RequestLog:
@@ -28,8 +34,9 @@ class RequestLog:
 class FaultPlan:
     """Which requests fail, decided by a seeded generator so a run can be reproduced."""
 
-    def __init__(self, rate: float, seed: int) -> None:
+    def __init__(self, rate: float, seed: int, kinds: tuple[str, ...] = FAULTS) -> None:
         self.rate = rate
+        self.kinds = kinds
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -39,4 +46,4 @@ class FaultPlan:
         with self._lock:
             if self._rng.random() >= self.rate:
                 return None
-            return self._rng.choice(FAULTS)
+            return self._rng.choice(self.kinds)

@@ -79,35 +79,68 @@ def create_all(conn: sqlite3.Connection, specs: Specs) -> None:
 
 
 class Catalog:
-    """The live column set of every table, shared by all request threads."""
+    """The live column set of every table, shared by all request threads.
+
+    Columns a write adds are staged for the writing thread and published only when its
+    transaction commits (the ALTER TABLE is part of that transaction): other threads never see a
+    column their snapshot of the database does not have, and a rolled-back write leaves none."""
 
     def __init__(self, specs: Specs) -> None:
         self.specs = specs
+        self.limit = specs.connection.limits.dynamic_columns.max_per_object
         self._tables: dict[str, dict[str, str]] = {}
-        self._lock = threading.Lock()
+        self._staged = threading.local()
 
     def load(self, conn: sqlite3.Connection) -> None:
-        with self._lock:
-            for spec in table_objects(self.specs):
-                info = conn.execute(f'PRAGMA table_info("{spec.name}")').fetchall()
-                self._tables[spec.name] = {row[1]: (row[2] or "") for row in info}
+        for spec in table_objects(self.specs):
+            info = conn.execute(f'PRAGMA table_info("{spec.name}")').fetchall()
+            self._tables[spec.name] = {row[1]: (row[2] or "") for row in info}
 
     def columns(self, name: str) -> dict[str, str]:
-        return self._tables[name]
+        staged = self._staged_tables().get(name)
+        return staged if staged is not None else self._tables[name]
 
     def ensure_columns(self, conn: sqlite3.Connection, spec: ObjectSpec, names: list[str]) -> None:
-        """Add dynamic columns a write introduces (the object allows any column name)."""
-        missing = [n for n in names if n not in self._tables[spec.name]]
+        """Add the dynamic columns a write introduces, all or none (the limit is checked first)."""
+        current = self.columns(spec.name)
+        missing = [n for n in dict.fromkeys(names) if n not in current]
         if not missing:
             return
-        with self._lock:
-            for name in missing:
-                if name in self._tables[spec.name]:
-                    continue
-                if not DYNAMIC_NAME.match(name):
-                    raise bad_request(f"Invalid column name {name!r} for {spec.name}")
-                pattern = spec.dynamic_column_pattern
-                if not spec.dynamic_columns or (pattern and not re.match(pattern, name)):
-                    raise bad_request(f"Unknown column {name!r} in {spec.name}")
-                conn.execute(f'ALTER TABLE "{spec.name}" ADD COLUMN "{name}"')
-                self._tables[spec.name] = {**self._tables[spec.name], name: ""}
+        pattern = spec.dynamic_column_pattern
+        for name in missing:
+            if not DYNAMIC_NAME.match(name):
+                raise bad_request(f"Invalid column name {name!r} for {spec.name}")
+            if not spec.dynamic_columns or (pattern and not re.match(pattern, name)):
+                raise bad_request(f"Unknown column {name!r} in {spec.name}")
+        have = sum(1 for c in current if not spec.has_column(c))
+        if have + len(missing) > self.limit:
+            shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+            raise bad_request(
+                f"{spec.name} may have at most {self.limit} dynamic columns: it has {have} and "
+                f"this request adds {len(missing)} ({shown}); send fewer new fields"
+            )
+        for name in missing:
+            conn.execute(f'ALTER TABLE "{spec.name}" ADD COLUMN "{name}"')
+        self._staged_tables()[spec.name] = {**current, **dict.fromkeys(missing, "")}
+
+    # ---- the writing thread's transaction ---------------------------------------------------
+
+    def mark(self) -> dict[str, dict[str, str]]:
+        return dict(self._staged_tables())
+
+    def restore(self, mark: dict[str, dict[str, str]]) -> None:
+        self._staged.tables = dict(mark)
+
+    def publish(self) -> None:
+        """After a commit: the staged columns exist for every connection now."""
+        self._tables = {**self._tables, **self._staged_tables()}
+        self._staged.tables = {}
+
+    def discard(self) -> None:
+        self._staged.tables = {}
+
+    def _staged_tables(self) -> dict[str, dict[str, str]]:
+        tables: dict[str, dict[str, str]] | None = getattr(self._staged, "tables", None)
+        if tables is None:
+            tables = self._staged.tables = {}
+        return tables

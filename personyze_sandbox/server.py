@@ -1,188 +1,39 @@
-"""The sandbox HTTP server: auth, routing, latency and fault injection around the store."""
+"""The sandbox's HTTP layer: framing checked as a strict server checks it, latency and faults
+injected, and every request answered in plain text when it fails.
+
+Malformed HTTP (a Content-Length that is not a number of bytes or is beyond the limit, a body
+that never arrives, Transfer-Encoding, a bad or too long request line, bytes outside ASCII in the
+path) gets a 400 (a 408 for the body that never arrives) and the connection is closed, never a
+silent close or a 500. An unexpected failure is a plain-text 500 and its traceback goes to the
+log, never to the client.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
+import re
 import socket
-import threading
+import sys
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
-from connectors.api.query import QuerySyntaxError, parse_path
-from connectors.spec import ObjectSpec, Specs, default_specs
-from personyze_sandbox.account import account_info, tracker_code_html
-from personyze_sandbox.commands import DoRunner
-from personyze_sandbox.injection import FaultPlan, RequestLog
-from personyze_sandbox.rules import Behaviour, ReadRules
+from connectors.api.query import QuerySyntaxError
+from personyze_sandbox.injection import LOST, FaultPlan
+from personyze_sandbox.routing import Sandbox, SandboxConfig
 from personyze_sandbox.schema import SandboxApiError, bad_request
-from personyze_sandbox.store import Store
-from personyze_sandbox.tracker import Tracker
-from personyze_sandbox.writes import Writer
+
+__all__ = ["FaultPlan", "Handler", "Sandbox", "SandboxConfig", "SandboxHTTPServer"]
 
 log = logging.getLogger("personyze.sandbox")
 
-
-@dataclass(frozen=True)
-class SandboxConfig:
-    api_key: str
-    db_path: Path
-    host: str = "127.0.0.1"
-    port: int = 0
-    latency_ms: int = 0
-    fault_rate: float = 0.0
-    seed: int = 0
-    slow_ms: int = 1500
-    behaviour: Behaviour = "documented"
-    row_caps: bool = True
-    do_accepts_tracker_commands: bool = False
-    request_log: Path | None = None
-
-
-class Sandbox:
-    """Everything a request handler needs, built once from the specs."""
-
-    def __init__(self, config: SandboxConfig, specs: Specs | None = None) -> None:
-        self.config = config
-        self.specs = specs or default_specs()
-        rules = ReadRules(self.specs.connection.limits, config.behaviour, config.row_caps)
-        self.store = Store(config.db_path, self.specs, rules)
-        self.writer = Writer(self.store, config.behaviour)
-        self.do = DoRunner(self.writer, accept_tracker_only=config.do_accepts_tracker_commands)
-        self.tracker = Tracker(self.store, DoRunner(self.writer))
-        self.faults = FaultPlan(config.fault_rate, config.seed)
-        self.requests = RequestLog(config.request_log)
-        self._serialised: dict[str, threading.Lock] = {
-            name: threading.Lock()
-            for name, spec in self.specs.objects.items()
-            if spec.write.serialised_inserts
-        }
-        self._request = threading.local()  # per request: was the latency already applied?
-        user, key = self.specs.connection.auth_user, config.api_key
-        self._expected_auth = base64.b64encode(f"{user}:{key}".encode()).decode()
-
-    def authorised(self, header: str | None) -> bool:
-        if not header or not header.startswith("Basic "):
-            raise SandboxApiError(401, "Please, log in")
-        token = header[len("Basic ") :].strip()
-        try:
-            base64.b64decode(token, validate=True)
-        except (binascii.Error, ValueError):
-            raise SandboxApiError(401, "Please, log in") from None
-        if token != self._expected_auth:
-            raise SandboxApiError(401, "Invalid API key")
-        return True
-
-    def begin_request(self) -> None:
-        self._request.delayed = False
-
-    def delay(self) -> None:
-        """Apply --latency-ms once per request, wherever the request's time is best spent."""
-        if self.config.latency_ms and not getattr(self._request, "delayed", False):
-            self._request.delayed = True
-            time.sleep(self.config.latency_ms / 1000)
-
-    def handle(self, method: str, raw_path: str, body: bytes) -> tuple[int, str, str]:
-        """Status, content type and body text for one authorised request."""
-        q = parse_path(raw_path)
-        spec = self.specs.objects.get(q.object)
-        if spec is None or spec.kind == "recommendations":  # a stream, not a REST object
-            raise bad_request(f"Unknown object {q.object}")
-        if method not in spec.methods:
-            raise bad_request(f"Method {method} is not allowed on {spec.name}")
-        if spec.kind == "account":
-            return 200, "application/json", _json(account_info(self.store))
-        if spec.kind == "html":
-            return 200, "text/html; charset=utf-8", tracker_code_html(self.store)
-        if spec.kind == "tracker":
-            return self._tracker(body)
-        if spec.kind == "commands":
-            return self._do(body)
-        if method == "GET":
-            self.delay()
-            return 200, "application/json", _json(self.store.read(spec, q))
-        payload = _body(body)
-        if method == "POST":
-            return self._post(spec, payload)
-        if not isinstance(payload, dict) and method == "PUT":
-            raise bad_request(f"The body of PUT {spec.name} must be a JSON object")
-        with self.store.writing() as conn:
-            if method == "PUT":
-                count = self.writer.update(conn, spec, q, payload)
-            else:
-                count = self.writer.delete(conn, spec, q)
-        self.delay()
-        return 200, "application/json", _json(count)
-
-    def _post(self, spec: ObjectSpec, payload: Any) -> tuple[int, str, str]:
-        if not isinstance(payload, dict):
-            raise bad_request(f"The body of POST {spec.name} must be a JSON object")
-        lock = self._serialised.get(spec.name)
-        if lock is None:
-            with self.store.writing() as conn:
-                new_id = self.writer.insert(conn, spec, payload)
-            self.delay()
-            return 200, "application/json", _json(new_id)
-        rule = spec.write.serialised_inserts
-        assert rule is not None
-        if not lock.acquire(timeout=rule.wait_seconds):
-            self._request.delayed = True  # the wait for the lock was this answer's latency
-            raise bad_request(rule.error)
-        try:
-            self.delay()  # the insert itself takes the request's time while others wait
-            with self.store.writing() as conn:
-                new_id = self.writer.insert(conn, spec, payload)
-        finally:
-            lock.release()
-        return 200, "application/json", _json(new_id)
-
-    def _tracker(self, body: bytes) -> tuple[int, str, str]:
-        try:  # tracker failures are 500s with the message as text (api §7.6)
-            payload = json.loads(body.decode("utf-8", errors="replace") or "null")
-        except json.JSONDecodeError:
-            raise SandboxApiError(500, "The request body is not valid JSON") from None
-        answer = self.tracker.handle(payload)
-        self.delay()
-        return 200, "application/json", _json(answer)
-
-    def _do(self, body: bytes) -> tuple[int, str, str]:
-        batch = _body(body)
-        with self.store.write_lock:
-            conn = self.store.conn()
-            try:
-                failure = self.do.run(conn, batch)
-            except BaseException:
-                conn.rollback()  # never leave the write transaction open (it locks the file)
-                raise
-            conn.commit()  # commands before a failing one stay applied
-        self.delay()
-        if failure is not None:
-            raise bad_request(failure)
-        return 200, "text/plain", ""
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _body(body: bytes) -> Any:
-    """JSON whatever the content type says; form encoding as the legacy fallback (api §2.2)."""
-    text = body.decode("utf-8", errors="replace").strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pairs = parse_qsl(text, keep_blank_values=True)
-        if pairs and all(k for k, _ in pairs):
-            return dict(pairs)
-        raise bad_request("The request body is not valid JSON") from None
+MAX_BODY_BYTES = 64 * 1024 * 1024
+LINGER_SECONDS = 1.0  # read what the client still sends before closing, so it gets the answer
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]*")
+_HTTP_ERRORS = {  # http.server's own refusals, all answered 400 with these texts
+    414: "The request line is too long",
+    431: "A request header is too long, or there are too many headers",
+}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -207,10 +58,33 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(400, "HTTP/0.9 requests are not accepted")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's refusals (bad syntax, version, method, line lengths) as plain text."""
+        if code == 501:
+            text = f"Method {self.command} is not allowed"
+        else:
+            text = _HTTP_ERRORS.get(code) or message or "Bad request"
+        self.log_error("refused: %d %s", code, text)
+        if self.request_version in ("HTTP/0.9", ""):
+            self.request_version = "HTTP/1.1"  # so that the answer has a status line
+        self._refuse(400, text)
+
     def _serve(self, method: str) -> None:
         sandbox = self.server.sandbox
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self._body()
+        except SandboxApiError as exc:
+            sandbox.requests.write(method, self.path, str(exc.status))
+            self._refuse(exc.status, exc.text)
+            return
         fault = sandbox.faults.next()
         if fault in ("drop", "500", "503"):
             sandbox.requests.write(method, self.path, f"fault:{fault}")
@@ -227,31 +101,107 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(sandbox.config.slow_ms / 1000)
         sandbox.begin_request()
-        try:
-            if not self.path.startswith("/rest/"):
-                raise SandboxApiError(404, "Not found")
-            sandbox.authorised(self.headers.get("Authorization"))
-            status, ctype, text = sandbox.handle(method, self.path[len("/rest/") :], body)
-        except QuerySyntaxError as exc:
-            status, ctype, text = 400, "text/plain", str(exc)
-        except SandboxApiError as exc:
-            status, ctype, text = exc.status, "text/plain", exc.text
-        except OverflowError:  # e.g. an integer beyond SQLite's 64 bits in a body or path
-            status, ctype, text = 400, "text/plain", "A number in the request is out of range"
-        except Exception:  # a sandbox bug: answer it instead of dropping the connection
-            log.exception("%s %s failed", method, self.path)
-            status, ctype, text = 500, "text/plain", "Internal server error"
+        status, ctype, text = self._answer(method, body)
         sandbox.delay()  # every answer, errors and account/tracker_code included
+        if fault == LOST:  # applied (or refused), and the client never hears of it
+            sandbox.requests.write(method, self.path, f"fault:{LOST}:{status}")
+            self._drop()
+            return
         sandbox.requests.write(method, self.path, str(status))
         self._send(status, ctype, text)
 
+    def _answer(self, method: str, body: bytes) -> tuple[int, str, str]:
+        sandbox = self.server.sandbox
+        try:
+            if not _PRINTABLE_ASCII.fullmatch(self.path):
+                raise bad_request("The request path must be ASCII: percent-encode any other byte")
+            if not self.path.startswith("/rest/"):
+                raise SandboxApiError(404, "Not found")
+            sandbox.authorised(self.headers.get("Authorization"))
+            path = self.path[len("/rest/") :]
+            return sandbox.handle(method, path, body, self.headers.get("Content-Type"))
+        except QuerySyntaxError as exc:
+            return 400, "text/plain", str(exc)
+        except SandboxApiError as exc:
+            return exc.status, "text/plain", exc.text
+        except OverflowError:  # e.g. an integer beyond SQLite's 64 bits in the path
+            return 400, "text/plain", "A number in the request is out of range"
+        except Exception:  # a sandbox bug: answer it instead of dropping the connection
+            log.exception("%s %s failed", method, self.path)
+            return 500, "text/plain", "Internal server error"
+
+    def _body(self) -> bytes:
+        """The request body, exactly Content-Length bytes of it, or a SandboxApiError."""
+        if "Transfer-Encoding" in self.headers:
+            raise bad_request(
+                "Transfer-Encoding is not accepted: send the body with a Content-Length"
+            )
+        given = [v.strip() for v in self.headers.get_all("Content-Length") or []]
+        if not given:
+            return b""
+        if len(set(given)) > 1:
+            raise bad_request("Content-Length is given more than once with different values")
+        if not given[0].isdigit() or not given[0].isascii():
+            raise bad_request(f"Content-Length must be a number of bytes, not {given[0]!r}")
+        length = int(given[0])
+        if length > MAX_BODY_BYTES:
+            raise bad_request(
+                f"Content-Length {length} is beyond the sandbox's limit of {MAX_BODY_BYTES} bytes"
+            )
+        timeout_ms = self.server.sandbox.config.body_timeout_ms
+        deadline = time.monotonic() + timeout_ms / 1000
+        data = bytearray()
+        try:
+            while len(data) < length:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left)
+                chunk = self.rfile.read1(length - len(data))
+                if not chunk:
+                    raise bad_request(
+                        f"The request body ended after {len(data)} of {length} bytes "
+                        "(Content-Length)"
+                    )
+                data += chunk
+        except TimeoutError:
+            raise SandboxApiError(
+                408,
+                f"The request body did not arrive within {timeout_ms / 1000:g} s: "
+                f"{len(data)} of {length} bytes (Content-Length)",
+            ) from None
+        finally:
+            self.connection.settimeout(None)
+        return bytes(data)
+
+    def _refuse(self, status: int, text: str) -> None:
+        """Answer a request whose framing cannot be trusted, then close the connection."""
+        self.close_connection = True
+        self._send(status, "text/plain", text)
+        self._linger()
+
     def _send(self, status: int, ctype: str, text: str) -> None:
-        data = text.encode("utf-8")
+        data = text.encode("utf-8", errors="backslashreplace")
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
+
+    def _linger(self) -> None:
+        """Drain what the client is still sending: closing a socket with unread input resets
+        the connection, and the client may lose the answer it has not read yet."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_SECONDS)
+            deadline = time.monotonic() + LINGER_SECONDS
+            while time.monotonic() < deadline and self.connection.recv(65536):
+                pass
+        except OSError:
+            pass
 
     def _drop(self) -> None:
         """Close the connection without an answer, as a reset or a dying proxy would."""
@@ -278,3 +228,10 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         host_text = host.decode() if isinstance(host, bytes) else str(host)
         return f"http://{host_text}:{port}/rest"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed outside a request's answer: logged, not printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            log.debug("connection from %s ended: %s", client_address, sys.exc_info()[1])
+            return
+        log.exception("connection from %s failed", client_address)

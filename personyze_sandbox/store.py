@@ -49,14 +49,36 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[sqlite3.Connection]:
+        """One write request as one transaction: its new columns (ALTER TABLE) and its rows
+        commit together or not at all. Writers take turns; readers keep reading (WAL)."""
         with self.write_lock:
             conn = self.conn()
+            if conn.in_transaction:  # a write inside a write: part of the outer transaction
+                yield conn
+                return
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
                 conn.commit()
             except BaseException:
                 conn.rollback()
+                self.catalog.discard()
                 raise
+            self.catalog.publish()
+
+    @contextmanager
+    def savepoint(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """Part of a write that fails alone: rolled back (columns included) if it raises."""
+        mark = self.catalog.mark()
+        conn.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO part")
+            conn.execute("RELEASE part")
+            self.catalog.restore(mark)
+            raise
+        conn.execute("RELEASE part")
 
     def now(self) -> int:
         return int(self.clock())

@@ -12,6 +12,7 @@ from personyze_sandbox.schema import bad_request
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def snake_name(name: str) -> str:
@@ -28,14 +29,23 @@ def column_name(spec: ObjectSpec, name: str) -> str:
     return name
 
 
+def checked_number(where: str, value: Any) -> Any:
+    """An integer SQLite can hold (64 bits), or a 400 naming where it was."""
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        digits = str(value)
+        shown = digits if len(digits) <= 24 else digits[:20] + "..."
+        raise bad_request(f"{where} is out of range (64-bit integers): {shown}")
+    return value
+
+
 def to_stored(spec: ObjectSpec, name: str, value: Any) -> Any:
     """Validate and convert one input value; a wrong value is refused with the column named."""
     if not spec.has_column(name):
         if isinstance(value, dict | list):
             return json.dumps(value, separators=(",", ":"))
-        return value
+        return checked_number(f"Column {name} of {spec.name}", value)
     col = spec.column(name)
-    stored = _convert(spec, col, value)
+    stored = checked_number(f"Column {name} of {spec.name}", _convert(spec, col, value))
     if col.enum is not None and stored is not None and stored not in col.enum:
         allowed = ", ".join(repr(v) for v in col.enum)
         raise bad_request(f"Column {name} of {spec.name} must be one of {allowed}")

@@ -26,6 +26,7 @@ from connectors.spec.tables import (
     CommandSpec,
     CommandTable,
     ConnectionSpec,
+    DynamicColumnLimit,
     Setting,
     StatusChange,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "CommandSpec",
     "CommandTable",
     "ConnectionSpec",
+    "DynamicColumnLimit",
     "Frozen",
     "JsonScalar",
     "Method",

@@ -85,11 +85,21 @@ class Setting(Frozen):
     )
 
 
+class DynamicColumnLimit(Frozen):
+    max_per_object: int = Field(
+        gt=0,
+        description="Dynamic columns one object may hold beside its documented ones; a write "
+        "that would add more is refused whole, before anything changes.",
+    )
+    reason: str = Field(description="Why this number (the API documents no limit).")
+
+
 class ApiLimits(Frozen):
     max_offset_plus_limit: int
     max_slow_rows: int
     slow_operators: tuple[str, ...]
     source: str
+    dynamic_columns: DynamicColumnLimit
 
 
 class ConnectionSpec(Frozen):

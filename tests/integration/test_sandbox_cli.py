@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,11 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
+from personyze_sandbox.injection import FaultPlan
 from personyze_sandbox.process import new_api_key, running_sandbox
 
 pytestmark = pytest.mark.integration
 
 URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/rest/\n")
+# FaultPlan(0.5, 13) before the `lost` kind existed (tests/integration/test_tracker.py relies on it)
+SEED_13 = ["503", None, None, None, None, "500", None, "drop", "503", None, None, "drop"]
 
 
 def _command() -> list[str]:
@@ -251,3 +255,37 @@ def test_request_log_lists_every_request_without_the_key(tmp_path: Path) -> None
         "GET /rest/users/1 401",
     ]
     assert sb.api_key not in log.read_text()
+
+
+def test_a_lost_answer_fault_applies_the_request_then_drops_the_connection(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "requests.log"
+    args = ["--fault-kinds", "lost", "--request-log", str(log)]
+    with running_sandbox("empty", fault_rate=1.0, extra_args=args) as sb:
+        auth = ("api", sb.api_key)
+        with pytest.raises(httpx.TransportError):
+            httpx.post(f"{sb.base_url}/users", json={"email": "lost@example.com"}, auth=auth)
+        with sqlite3.connect(sb.db_path) as db:  # every answer is lost: look at the store
+            rows = db.execute("SELECT email FROM users").fetchall()
+    assert rows == [("lost@example.com",)]  # applied, though the client never heard of it
+    assert log.read_text().splitlines() == ["POST /rest/users fault:lost:200"]
+
+
+def test_fault_kinds_are_checked() -> None:
+    proc = subprocess.run(
+        [*_command(), "--api-key", new_api_key(), "--fault-kinds", "500,teapot"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "--fault-kinds: unknown kind 'teapot'; choose from 500, 503, drop, slow, lost" in (
+        proc.stderr
+    )
+
+
+def test_default_fault_kinds_keep_their_sequence() -> None:
+    """The opt-in `lost` kind does not change what a seed does by default."""
+    plan = FaultPlan(0.5, 13)
+    assert [plan.next() for _ in range(12)] == SEED_13
