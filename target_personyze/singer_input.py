@@ -79,18 +79,45 @@ class InputReader(SingerReader):
         if kind not in callbacks:
             problem = f"unknown message type {kind!r}" if kind else "it has no 'type'"
             return self._bad(not_a_message(number, text, MESSAGE, problem, FIX_TAP))
-        if kind == SingerMessageType.RECORD and not (
-            isinstance(message.get("stream"), str) and isinstance(message.get("record"), dict)
-        ):
-            problem = "a RECORD needs a 'stream' name and a 'record' object"
-            return self._bad(not_a_message(number, text, MESSAGE, problem, FIX_TAP))
-        return message
+        problem = malformed(message)
+        if problem is None:
+            return message
+        if kind in (SingerMessageType.SCHEMA, SingerMessageType.BATCH):
+            # Without it the stream's records cannot be read: stop, naming the line.
+            raise InputError(f"input line {number}: {problem}; {FIX_TAP}")
+        return self._bad(not_a_message(number, text, MESSAGE, problem, FIX_TAP))
 
     def _bad(self, bad: BadLine) -> None:
         if self.on_bad_line is None:
             raise InputError(bad.reason)
         self.on_bad_line(bad)
         return None
+
+
+JSON_NAMES = {str: "a text", dict: "an object", list: "an array", int: "an integer"}
+# What each message type needs (singer-sdk fails on a missing one with a traceback).
+NEEDS: dict[str, tuple[tuple[str, type], ...]] = {
+    SingerMessageType.RECORD: (("stream", str), ("record", dict)),
+    SingerMessageType.SCHEMA: (("stream", str), ("schema", dict)),
+    SingerMessageType.STATE: (("value", dict),),
+    SingerMessageType.BATCH: (("stream", str), ("encoding", dict), ("manifest", list)),
+    SingerMessageType.ACTIVATE_VERSION: (("stream", str), ("version", int)),
+}
+
+
+def malformed(message: dict[str, Any]) -> str | None:
+    """What a Singer message lacks, or None."""
+    kind = message["type"]
+    wanted = NEEDS.get(kind, ())
+    if any(not isinstance(message.get(k), t) for k, t in wanted):
+        article = "an" if kind[0] in "AEIOU" else "a"
+        needs = " and ".join(f"{k!r} ({JSON_NAMES[t]})" for k, t in wanted)
+        return f"{article} {kind} needs {needs}"
+    if kind == SingerMessageType.SCHEMA and not isinstance(
+        message["schema"].get("properties"), dict
+    ):
+        return f"the SCHEMA of stream {message['stream']!r} has no 'properties' object"
+    return None
 
 
 def batch_records(

@@ -448,7 +448,7 @@ CASES: list[Case] = [
         "record_without_record",
         "users",
         '{"type":"RECORD","stream":"@STREAM@"}',
-        ("a RECORD needs a 'stream' name and a 'record' object",),
+        ("a RECORD needs 'stream' (a text) and 'record' (an object)",),
         line_level=True,
     ),
     Case(
@@ -456,6 +456,20 @@ CASES: list[Case] = [
         "users",
         '{"type":"RECORD","stream":"@STREAM@","record":[1]}',
         ("a RECORD needs",),
+        line_level=True,
+    ),
+    Case(
+        "state_without_value",
+        "users",
+        '{"type":"STATE","values":{"x":1}}',
+        ("a STATE needs 'value' (an object)",),
+        line_level=True,
+    ),
+    Case(
+        "activate_version_without_version",
+        "users",
+        '{"type":"ACTIVATE_VERSION","stream":"@STREAM@"}',
+        ("an ACTIVATE_VERSION needs",),
         line_level=True,
     ),
     Case(

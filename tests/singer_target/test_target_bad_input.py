@@ -305,3 +305,37 @@ def test_each_reject_is_a_log_line_without_the_record_unless_asked(
     run = run_target_bytes({**config, "log_rejected_records": True}, data, tmp_path)
     (line,) = [x for x in run.stderr.splitlines() if "Rejected" in x]
     assert "555-0199" in line
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            {"type": "SCHEMA", "stream": "users", "schema": {"type": "object"}},
+            "input line 3: the SCHEMA of stream 'users' has no 'properties' object",
+        ),
+        (
+            {"type": "BATCH", "stream": "users", "encoding": {"format": "jsonl"}},
+            "input line 3: a BATCH needs 'stream' (a text) and 'encoding' (an object) and "
+            "'manifest' (an array)",
+        ),
+    ],
+    ids=["schema-without-properties", "batch-without-manifest"],
+)
+def test_a_message_without_which_a_stream_cannot_be_read_fails_naming_the_line(
+    sandbox: RunningSandbox, tmp_path: Path, line: dict[str, Any], expected: str
+) -> None:
+    data = lines(
+        schema("users", ["email"]),
+        rec("users", {"email": "m1@example.com"}),
+        line,
+        rec("users", {"email": "m2@example.com"}),
+        STATE,
+    )
+    run = run_target_bytes(base_config(sandbox, tmp_path), data, tmp_path)
+    assert run.returncode == 1
+    assert_no_traceback(run)
+    error = next(x for x in run.stderr.splitlines() if "ERROR" in x)
+    assert expected in error and "fix the tap's output" in error
+    assert run.states == []  # no STATE had arrived: nothing to checkpoint
+    assert users_by_email(sandbox, ["m2@example.com"]) == {}
