@@ -3,9 +3,10 @@
 The CDK's reader drops a line it cannot parse with an INFO log that quotes the whole line (a
 record, personal data included) and goes on: the record is lost without a count. Here every
 line that is not blank becomes either a message or a ``BadLine`` the destination rejects and
-counts. orjson reads the lines (strict JSON, fast); a line it refuses is read again leniently
-so that a record holding NaN, Infinity, a lone surrogate or invalid UTF-8 is refused naming
-its column, and one holding an integer orjson would round (beyond 64 bits) is read exactly.
+counts. orjson reads the lines' bytes (strict JSON, fast); a line it refuses is read again
+leniently so that a record holding NaN, Infinity, a lone surrogate or invalid UTF-8 is refused
+naming its column, and one holding an integer orjson rounds (beyond 64 bits: a float of that
+size) is read exactly.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from connectors.write.input_lines import (
     json_kind,
     not_a_message,
     not_json,
-    numbered_lines,
     refused_values,
 )
 
@@ -32,8 +32,9 @@ FIX = (
     "transformation in between), then rerun the sync"
 )
 WHAT = "an Airbyte message"
-# orjson reads integers beyond 64 bits as floats, silently rounded: such lines go to json.
-_LONG_NUMBER = re.compile(r"\d{20}")
+# orjson reads integers beyond 64 bits as floats, silently rounded: a whole float this large
+# may be one, and its line is read again by the json module, which keeps integers exact.
+_ROUNDED = float(2**63)
 # serpyco's first error: '- "<value>" <problem> (instance_path='<path>')'
 _SCHEMA_ERROR = re.compile(
     r'^- "(?P<value>.*)" (?P<problem>.+?) \(instance_path=\'(?P<path>.*)\'\)$'
@@ -41,28 +42,37 @@ _SCHEMA_ERROR = re.compile(
 
 
 def read_input(lines: Iterable[bytes] | Iterable[str]) -> Iterator[AirbyteMessage | BadLine]:
-    """Every input line that is not blank, as a message or as the reason it is not one."""
-    for number, text in numbered_lines(lines):
-        yield parse_line(number, text)
+    """Every input line that is not blank (blank lines carry nothing), as a message or as the
+    reason it is not one; numbered from 1 as in the input."""
+    for number, raw in enumerate(lines, 1):
+        if raw.strip():
+            yield parse_line(number, raw)
 
 
-def parse_line(number: int, text: str) -> AirbyteMessage | BadLine:
+def parse_line(number: int, raw: bytes | str) -> AirbyteMessage | BadLine:
     try:
-        data, strict = _loads(text)
-    except ValueError as exc:
-        return not_json(number, text, exc, FIX)
+        data = orjson.loads(raw)
+        strict = not _rounded(data)
+    except orjson.JSONDecodeError:
+        strict = False
+    if not strict:
+        text = _text(raw)
+        try:
+            data = json.loads(text)  # NaN, Infinity, lone surrogates, exact big integers
+        except ValueError as exc:
+            return not_json(number, text, exc, FIX)
     if not isinstance(data, dict):
-        return not_a_message(number, text, WHAT, f"a JSON {json_kind(data)}", FIX)
+        return not_a_message(number, _text(raw), WHAT, f"a JSON {json_kind(data)}", FIX)
     record = data.get("record")
     if data.get("type") == "RECORD" and isinstance(record, dict):
         values = record.get("data", {})
         if not isinstance(values, dict):
             problem = f"a RECORD's 'data' must be a JSON object, not a JSON {json_kind(values)}"
-            return not_a_message(number, text, WHAT, problem, FIX)
+            return not_a_message(number, _text(raw), WHAT, problem, FIX)
     try:
         message = AirbyteMessageSerializer.load(data)
     except ValueError as exc:  # the protocol's schema refused it
-        return not_a_message(number, text, WHAT, schema_problem(exc), FIX)
+        return not_a_message(number, _text(raw), WHAT, schema_problem(exc), FIX)
     if not strict and message.type == Type.RECORD and message.record is not None:
         refused = refused_values(number, message.record.stream, message.record.data)
         if refused is not None:
@@ -70,15 +80,21 @@ def parse_line(number: int, text: str) -> AirbyteMessage | BadLine:
     return message
 
 
-def _loads(text: str) -> tuple[Any, bool]:
-    """``(value, strict)``: orjson's reading when it reads the line exactly, else the json
-    module's (NaN, Infinity, lone surrogates, exact big integers), which may raise."""
-    if _LONG_NUMBER.search(text) is None:
-        try:
-            return orjson.loads(text), True
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text), False
+def _text(raw: bytes | str) -> str:
+    """A line as text: invalid UTF-8 kept as lone surrogates, for the record checks to name."""
+    text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
+    return text.rstrip("\r\n")
+
+
+def _rounded(value: Any) -> bool:
+    """Whether orjson's reading may hold an integer it rounded (a whole float of 2^63 or more)."""
+    if type(value) is float:
+        return abs(value) >= _ROUNDED and value.is_integer()
+    if type(value) is dict:
+        return any(_rounded(v) for v in value.values())
+    if type(value) is list:
+        return any(_rounded(v) for v in value)
+    return False
 
 
 def schema_problem(error: Exception) -> str:

@@ -220,7 +220,7 @@ CASES: list[Case] = [
         "integer_beyond_64_bits",
         "products",
         {"internal_id": "BI", "stock_units": 12345678901234567890123},
-        ("column 'stock_units'", "64-bit"),
+        ("column 'stock_units'", "12345678901234567890123", "64-bit"),
         key="BI",
     ),
     Case("missing_match_key", "users", {"first_name": "nobody"}, ("missing match key 'email'",)),
