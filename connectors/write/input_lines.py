@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.write.records import Refused, check_json_column, json_kind, without_metadata
+from connectors.write.json_values import Refused, check_json_column, json_kind
+from connectors.write.records import without_metadata
 
 __all__ = [
     "UNKNOWN_STREAM",

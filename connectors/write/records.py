@@ -15,13 +15,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from connectors.spec.models import Column, ObjectSpec, WriteMode
+from connectors.write.json_values import (
+    FIX_AT_SOURCE,
+    INT64_MAX,
+    INT64_MIN,
+    check_json_column,
+    check_json_value,
+    json_kind,
+    short_digits,
+)
+from connectors.write.json_values import (
+    Refused as Refused,  # re-exported: the strategies import it from here
+)
 from connectors.write.targets import StreamTarget
 
 META_PREFIXES = ("_airbyte_", "_sdc_")
@@ -31,14 +42,6 @@ MAX_VALUE_CHARS = 65_535
 EMAIL = re.compile(r"^[^@\s,;/]+@[^@\s,;/]+\.[^@\s,;/]+$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _INTEGER = re.compile(r"^-?\d+$")
-# Personyze's ids and integer columns are signed 64-bit (MySQL BIGINT); a larger number in a
-# request makes the API refuse the whole request, not just the record.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-FIX_AT_SOURCE = 'fix it in the source, or drop the column with field_map (map it to "")'
-
-
-class Refused(Exception):
-    """A record that cannot be written; ``str()`` is the reason."""
 
 
 @dataclass
@@ -140,79 +143,11 @@ def key_text(name: str, value: Any) -> str:
             )
         if not INT64_MIN <= int(text) <= INT64_MAX:
             raise Refused(
-                f"match key 'user_id': {_short(text)} is beyond Personyze's profile ids (signed "
-                f"64-bit integers, at most {INT64_MAX}), so no profile has it; map the column that "
-                "holds Personyze's user_id, or match on email or internal_id instead"
+                f"match key 'user_id': {short_digits(text)} is beyond Personyze's profile ids "
+                f"(signed 64-bit integers, at most {INT64_MAX}), so no profile has it; map the "
+                "column that holds Personyze's user_id, or match on email or internal_id instead"
             )
     return text
-
-
-def check_json_column(name: str, value: Any, *, integers: bool = True) -> None:
-    """``check_json_value`` of a column's name and value."""
-    if not name.isascii():
-        _check_text(name, name)
-    check_json_value(name, value, integers=integers)
-
-
-def check_json_value(name: str, value: Any, *, integers: bool = True) -> None:
-    """Refuse what a strict JSON body cannot carry: NaN and Infinity (Python's encoder would
-    write bare ``NaN`` tokens), text with lone surrogates (from invalid UTF-8 or a broken
-    ``\\u`` escape in the input: not encodable), integers beyond 64 bits (the API refuses the
-    whole request; ``integers=False`` leaves them to the record's own checks, which know
-    whether the column is the match key). Nested objects and arrays are checked with their
-    path."""
-    if isinstance(value, str):
-        if not value.isascii():
-            _check_text(name, value)
-    elif isinstance(value, float):
-        if value != value or value in (math.inf, -math.inf):
-            token = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-            raise Refused(
-                f"column {name!r} holds {token}, which JSON cannot carry; send a number, or "
-                f"leave it empty (null) to keep Personyze's value; {FIX_AT_SOURCE}"
-            )
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if integers and not INT64_MIN <= value <= INT64_MAX:
-            raise Refused(
-                f"column {name!r}: the integer {_short(str(value))} is beyond the 64-bit "
-                f"integers the Personyze API takes; send it as text if it is an identifier, "
-                f"or {FIX_AT_SOURCE}"
-            )
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_json_value(name, key)
-            check_json_value(f"{name}.{key}", item, integers=integers)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_json_value(f"{name}[{index}]", item, integers=integers)
-
-
-def _check_text(name: str, value: str) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        char = value[exc.start]
-        raise Refused(
-            f"column {name!r} is not valid Unicode text: it holds {char!r} at character "
-            f"{exc.start + 1} (bytes that are not UTF-8 in the input, or a \\u escape of half a "
-            f"surrogate pair); fix the text's encoding in the source, or drop the column with "
-            'field_map (map it to "")'
-        ) from None
-
-
-def json_kind(value: Any) -> str:
-    """What a JSON value is, in JSON's words."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return {"str": "string", "list": "array", "dict": "object"}.get(type(value).__name__, "value")
-
-
-def _short(digits: str) -> str:
-    return digits if len(digits) <= 40 else f"{digits[:12]}…({len(digits)} digits)"
 
 
 def check_email(name: str, value: Any) -> None:
@@ -292,7 +227,7 @@ def as_number(value: Any, *, integer: bool) -> int | float:
         text = value.strip()
         if integer and _INTEGER.match(text):
             if not INT64_MIN <= int(text) <= INT64_MAX:
-                raise Refused(f"{_short(text)} is beyond the API's 64-bit integers")
+                raise Refused(f"{short_digits(text)} is beyond the API's 64-bit integers")
             return int(text)
         if not integer and _NUMBER.match(text):
             number = float(text)
