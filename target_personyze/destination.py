@@ -5,6 +5,10 @@ returned, that is after every record before it was accepted by Personyze or reje
 rejects file; a run that dies mid-batch therefore never echoes state for unflushed records.
 ``discover`` (not a verb of the Python CDK's destinations: added here) prints the
 ``DESTINATION_CATALOG`` of data activation.
+
+Input is read by ``destination_input``: a line that is not a message this destination can
+take, and a record of a stream the catalog does not hold, are rejected and counted like any
+refused record (rejects file, one log line each, ``max_error_rate``), never skipped silently.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import IO, Any
 
+import orjson
 from airbyte_cdk.destinations import Destination
 from airbyte_cdk.models import (  # type: ignore[attr-defined]
     AirbyteConnectionStatus,
@@ -24,6 +29,7 @@ from airbyte_cdk.models import (  # type: ignore[attr-defined]
     AirbyteStateStats,
     AirbyteStateType,
     ConfiguredAirbyteCatalog,
+    ConfiguredAirbyteCatalogSerializer,
     ConnectorSpecification,
     Status,
     Type,
@@ -37,6 +43,7 @@ from connectors.api.query import Query
 from connectors.settings import SettingsError
 from connectors.spec import Specs, default_specs
 from connectors.write import StreamTarget, WriteConfigError, WriteEngine, parse_targets
+from connectors.write.input_lines import BadLine
 from connectors.write.settings import WriteSetup, write_setup
 from target_personyze.destination_catalog import (
     SYNC_MODES,
@@ -46,6 +53,7 @@ from target_personyze.destination_catalog import (
     stream_settings,
     supported_sync_modes,
 )
+from target_personyze.destination_input import read_input
 from target_personyze.destination_messages import (
     ProtocolOut,
     failed_check,
@@ -140,7 +148,7 @@ class DestinationPersonyze(Destination):
         self,
         config: Mapping[str, Any],
         configured_catalog: ConfiguredAirbyteCatalog,
-        input_messages: Iterable[AirbyteMessage],
+        input_messages: Iterable[AirbyteMessage | BadLine],
     ) -> Iterable[AirbyteMessage]:
         setup = self.setup(config)
         targets = self.targets(setup, configured_catalog)
@@ -151,7 +159,7 @@ class DestinationPersonyze(Destination):
             client.close()
             raise traced(exc) from exc
         try:
-            yield from self._drain(engine, input_messages)
+            yield from self._drain(engine, targets, input_messages)
             summary = engine.finish()
         except Exception as exc:
             yield summary_message(engine.summary(), complete=False)
@@ -162,17 +170,46 @@ class DestinationPersonyze(Destination):
         yield summary_message(summary)
 
     def _drain(
-        self, engine: WriteEngine, input_messages: Iterable[AirbyteMessage]
+        self,
+        engine: WriteEngine,
+        targets: Mapping[str, StreamTarget],
+        input_messages: Iterable[AirbyteMessage | BadLine],
     ) -> Iterator[AirbyteMessage]:
         counts = _RecordCounts()
         for message in input_messages:
-            if message.type == Type.RECORD and message.record is not None:
-                engine.add(message.record.stream, message.record.data)
-                counts.add(message.record.stream)
+            if isinstance(message, BadLine):
+                engine.reject_input(
+                    message.stream, message.reason, message.record, line=message.number
+                )
+                counts.add(message.stream)
+            elif message.type == Type.RECORD and message.record is not None:
+                stream = message.record.stream
+                if stream in targets:
+                    engine.add(stream, message.record.data)
+                else:
+                    engine.reject_input(
+                        stream,
+                        f"stream {stream!r} is not in the configured catalog, so it has no "
+                        "write target; add it to the connection's streams, or stop the source "
+                        "from sending it",
+                        message.record.data,
+                    )
+                counts.add(stream)
             elif message.type == Type.STATE and message.state is not None:
                 engine.flush()
                 counts.stamp(message.state)
                 yield message
+
+    def _write_input(
+        self, config: Mapping[str, Any], catalog_path: str, lines: IO[bytes]
+    ) -> Iterator[AirbyteMessage]:
+        """``write`` over the input's bytes (UTF-8 whatever the locale says), each line a
+        message or a rejected ``BadLine``: the CDK's ``_run_write`` drops unreadable lines."""
+        with open(catalog_path, "rb") as file:
+            catalog = ConfiguredAirbyteCatalogSerializer.load(orjson.loads(file.read()))
+        logger.info("Begin writing to the destination...")
+        yield from self.write(config, catalog, read_input(lines))
+        logger.info("Writing complete.")
 
     # -- the command line -------------------------------------------------------------------------
 
@@ -210,11 +247,7 @@ class DestinationPersonyze(Destination):
         elif cmd == "discover":
             yield catalog_message(self.discover(logger, config))  # type: ignore[misc]
         elif cmd == "write":
-            yield from self._run_write(
-                config=config,
-                configured_catalog_path=parsed_args.catalog,
-                input_stream=_stdin(),
-            )
+            yield from self._write_input(config, parsed_args.catalog, sys.stdin.buffer)
         else:
             raise AirbyteTracedException(message=f"unknown command {cmd!r}")
 
@@ -250,10 +283,3 @@ class _RecordCounts:
             count = sum(self._streams.values())
             self._streams.clear()
         state.destinationStats = AirbyteStateStats(recordCount=float(count))
-
-
-def _stdin() -> Any:
-    import io
-
-    # UTF-8 whatever the locale says, as the CDK's own destinations read it.
-    return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")

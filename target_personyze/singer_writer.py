@@ -31,7 +31,6 @@ from connectors.write import (
     operations,
     parse_targets,
 )
-from connectors.write.rejects import RejectsFile
 from connectors.write.settings import WriteSetup, write_setup
 from target_personyze.singer_settings import json_native, load_method, streams_for_load_method
 
@@ -47,8 +46,6 @@ class SingerWriter:
         self.targets, self._refused = self._resolve_targets()
         self.client = None if self.setup.options.dry_run else PersonyzeClient(self.setup.connection)
         self.engine = WriteEngine(self.client, self.targets, self.setup.options, specs)
-        # Schema-invalid records never reach the engine; they share its rejects file.
-        self._rejects = RejectsFile(self.setup.options.rejects_path)
         self._opened: list[str] = []
         self._unflushed = 0
         self._summary: RunSummary | None = None
@@ -102,16 +99,20 @@ class SingerWriter:
             try:
                 validator.validate(record)
             except InvalidRecord as exc:
-                self._reject_invalid(stream, record, exc.error_message)
+                self.reject(
+                    stream,
+                    f"does not match the stream's SCHEMA: {exc.error_message}; fix the value in "
+                    "the source, or the tap's SCHEMA (validate_records false skips this check)",
+                    record,
+                )
                 return
         self._unflushed += 1
         self.engine.add(stream, json_native(record))
 
-    def _reject_invalid(self, stream: str, record: dict[str, Any], reason: str) -> None:
-        summary = self.engine.summary()
-        summary.add(stream, "read")
-        summary.add(stream, "rejected")
-        self._rejects.write(stream, None, f"does not match the stream's SCHEMA: {reason}", record)
+    def reject(self, stream: str, reason: str, record: Any, *, line: int | None = None) -> None:
+        """Input that never reaches the engine's ``add``: counted as read and rejected for
+        ``stream`` (toward max_error_rate), in the rejects file and the log."""
+        self.engine.reject_input(stream, reason, json_native(record), line=line)
 
     @property
     def settled(self) -> bool:
@@ -134,7 +135,6 @@ class SingerWriter:
 
     def close(self) -> None:
         self.engine.close()
-        self._rejects.close()
         if self.client is not None:
             self.client.close()
 
@@ -143,8 +143,12 @@ class SingerWriter:
     def report(self, summary: RunSummary | None = None) -> str:
         """The summary table of the streams this run saw, and the requests sent."""
         full = summary or self.engine.summary()
+        names = [
+            *self._opened,
+            *(n for n, c in full.streams.items() if c.read and n not in self._opened),
+        ]
         shown = RunSummary(
-            streams={n: full.streams[n] for n in self._opened if n in full.streams},
+            streams={n: full.streams[n] for n in names if n in full.streams},
             dry_run=full.dry_run,
         )
         text = shown.render()

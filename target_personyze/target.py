@@ -8,6 +8,11 @@ and after each drain of a full sink. If a flush fails (Personyze refuses the key
 rejects) no STATE follows. Only complete input runs the end-of-run work (mirror removals)
 before the last STATE; a terminated run (SIGTERM) flushes and checkpoints without it.
 
+Input (``singer_input``): blank lines are skipped; a line that is not a Singer message, a
+RECORD of a stream without a SCHEMA, or a record the checks refuse is a reject with its
+reason, and the run goes on; a BATCH file that cannot be read stops the run after writing (and
+checkpointing) what came before it, naming the stream, the file and the input line.
+
 stdout carries STATE messages only: logs, the dry-run plan and the summary go to stderr.
 """
 
@@ -33,7 +38,9 @@ from connectors.settings import SettingsError
 from connectors.settings.schema import secret_values
 from connectors.spec.loader import default_specs
 from connectors.write import ErrorRateExceeded, RunSummary, WriteConfigError
+from connectors.write.input_lines import BadLine
 from connectors.write.settings import write_setup
+from target_personyze.singer_input import InputError, InputReader
 from target_personyze.singer_settings import (
     check_builtin_settings,
     config_jsonschema,
@@ -46,7 +53,7 @@ SPECS = default_specs()
 # httpx logs every request at INFO: thousands of lines per run. The core client logs retries.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 # Failures a user can act on: reported as one message, without a traceback.
-USER_ERRORS = (PersonyzeError, SettingsError, WriteConfigError)
+USER_ERRORS = (PersonyzeError, SettingsError, WriteConfigError, InputError)
 
 
 class TargetPersonyze(Target):
@@ -57,6 +64,7 @@ class TargetPersonyze(Target):
     package_name = "personyze-connectors"
     config_jsonschema: ClassVar[dict[str, Any]] = config_jsonschema(SPECS)
     default_sink_class = PersonyzeSink
+    message_reader_class = InputReader
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
         PluginCapabilities.ABOUT,
         PluginCapabilities.STREAM_MAPS,
@@ -76,6 +84,8 @@ class TargetPersonyze(Target):
         if secrets:
             for handler in logging.getLogger().handlers:
                 handler.addFilter(RedactingFilter(secrets))
+        if isinstance(self.message_reader, InputReader):
+            self.message_reader.on_bad_line = self.reject_line
 
     # -- config ---------------------------------------------------------------------------------
 
@@ -105,6 +115,27 @@ class TargetPersonyze(Target):
         if self._writer is None:
             self._writer = SingerWriter(self.config, SPECS)
         return self._writer
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def reject_line(self, bad: BadLine) -> None:
+        """A line that is not a message this target can take: a reject, and the run goes on."""
+        self.writer.reject(bad.stream, bad.reason, bad.record, line=bad.number)
+
+    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
+        stream = message_dict["stream"]
+        if stream not in self.mapper.stream_maps:
+            line = self.message_reader.line if isinstance(self.message_reader, InputReader) else 0
+            self.writer.reject(
+                stream,
+                f"input line {line}: a RECORD of stream {stream!r} before any SCHEMA message of "
+                "it, so its columns and key properties are unknown; the tap must send the "
+                "stream's SCHEMA first",
+                message_dict["record"],
+                line=line or None,
+            )
+            return
+        super()._process_record_message(message_dict)
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -154,6 +185,15 @@ class TargetPersonyze(Target):
     def listen(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[misc]
         try:
             super().listen(*args, **kwargs)
+        except InputError as exc:
+            # Everything before the unreadable input is written and its STATE emitted, so a
+            # rerun from that STATE misses nothing.
+            try:
+                self.checkpoint()
+            except USER_ERRORS as flush_failed:
+                self.logger.error("%s", flush_failed)
+            self.fail(exc)
+            raise SystemExit(1) from None
         except USER_ERRORS as exc:
             self.fail(exc)
             raise SystemExit(1) from None

@@ -183,7 +183,9 @@ class PersonyzeClient:
         headers: dict[str, str] = {}
         content = None
         if body is not None:
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            content = json.dumps(
+                body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode()
             headers["Content-Type"] = "application/json"
         started = self._clock()
         attempt = 0

@@ -33,7 +33,10 @@ def find_command(table: CommandTable, name: Any) -> CommandSpec:
 def user_key(table: CommandTable, key_type: Any, key: Any) -> list[Any]:
     """``[key type, key value]`` checked: a known key type, a non-empty key, a valid email."""
     if not isinstance(key_type, str) or key_type.strip().lower() not in table.key_types:
-        raise Refused(f"key type {key_type!r} is not one of {', '.join(table.key_types)}")
+        raise Refused(
+            f"key type {key_type!r} is not one of {', '.join(table.key_types)}; set the column "
+            "key_type to one of them"
+        )
     kind = key_type.strip().lower()
     text = key_text(kind, key)
     if kind == "email":
@@ -66,7 +69,10 @@ def arguments(command: CommandSpec, fields: Mapping[str, Any]) -> list[Any]:
         if arg.name not in fields:
             if arg.optional:
                 break
-            raise Refused(f"command {command.name!r} needs column {arg.name!r}")
+            raise Refused(
+                f"command {command.name!r} needs column {arg.name!r}; add it to the source, or "
+                "map the column that holds it with field_map"
+            )
         args.append(typed_arg(command, arg, fields[arg.name]))
     for arg in command.keywords:
         if arg.name in fields:

@@ -56,6 +56,7 @@ class WriteOptions:
     concurrency: int = 4
     skip_unchanged: bool = False
     plan_out: TextIO | None = None
+    log_rejected_records: bool = False  # a reject's log line shows the record's columns too
 
 
 class WriteEngine:
@@ -78,7 +79,7 @@ class WriteEngine:
         )
         # A dry run must not mark anything as sent: its ledger lives in memory.
         self._ledger = Ledger(None if options.dry_run else options.ledger_path)
-        self._rejects = RejectsFile(options.rejects_path)
+        self._rejects = RejectsFile(options.rejects_path, log_records=options.log_rejected_records)
         self._pool = ThreadPoolExecutor(options.concurrency) if options.concurrency > 1 else None
         users = UserDirectory(self._gw)
         self._contexts: dict[str, Context] = {}
@@ -139,6 +140,27 @@ class WriteEngine:
             or now - self._oldest >= self.options.max_batch_age_seconds
         ):
             self.flush()
+
+    def reject_input(
+        self,
+        stream: str,
+        reason: str,
+        record: Any = None,
+        *,
+        key: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        """Count and report input an adapter could not hand to ``add`` (a line that is not a
+        record, a record its stream's SCHEMA refuses): read and rejected for ``stream``, toward
+        max_error_rate. A stream without a write target gets a summary row of its own."""
+        if stream not in self._summary.streams:
+            self._summary.streams[stream] = StreamCounts(stream, "-", "-")
+        ctx = self._contexts.get(stream)
+        if key is None and ctx is not None and isinstance(record, Mapping):
+            key = _key_of(ctx, record)
+        self._summary.add(stream, "read")
+        self._summary.add(stream, "rejected")
+        self._rejects.write(stream, key, reason, record, line=line)
 
     def flush(self, stream: str | None = None) -> None:
         if stream is not None:
@@ -240,7 +262,9 @@ class WriteEngine:
         if read < self.options.min_records_for_error_rate or read == 0:
             return
         if self._summary.error_rate > self.options.max_error_rate:
-            raise ErrorRateExceeded(self._summary, self.options.max_error_rate)
+            raise ErrorRateExceeded(
+                self._summary, self.options.max_error_rate, self._rejects.examples
+            )
 
 
 def _key_of(ctx: Context, record: Mapping[str, Any]) -> str | None:
@@ -248,7 +272,10 @@ def _key_of(ctx: Context, record: Mapping[str, Any]) -> str | None:
     if name is None:
         return None
     source = next((s for s, t in ctx.target.field_map.items() if t == name), name)
+    value = record.get(source)
     try:
-        return key_text(name, record.get(source))
-    except Refused:
-        return None
+        return key_text(name, value)
+    except Refused:  # the key as given, so that the reject names the record it refuses
+        if value is None or isinstance(value, bool | dict | list) or not str(value).strip():
+            return None
+        return str(value).strip()[:200]

@@ -2,7 +2,13 @@
 
 A record that cannot be written is refused here, before anything is sent, with a reason the
 rejects file shows: missing match key, malformed email, a value of the wrong type, a column the
-object does not have (objects without dynamic columns), or a value above ``MAX_VALUE_CHARS``.
+object does not have (objects without dynamic columns), a value above ``MAX_VALUE_CHARS``, or a
+value strict JSON cannot carry (NaN, Infinity, text that is not valid Unicode, an integer beyond
+64 bits). Each reason names the column and says what to do; the rejects file and the log add
+the stream and the key.
+
+The match key is normalised once, here (surrounding white space removed), and the normalised
+text is what the strategies look up, write and count.
 """
 
 from __future__ import annotations
@@ -15,6 +21,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.spec.models import Column, ObjectSpec, WriteMode
+from connectors.write.json_values import (
+    FIX_AT_SOURCE,
+    INT64_MAX,
+    INT64_MIN,
+    check_json_column,
+    check_json_value,
+    json_kind,
+    short_digits,
+)
+from connectors.write.json_values import (
+    Refused as Refused,  # re-exported: the strategies import it from here
+)
 from connectors.write.targets import StreamTarget
 
 META_PREFIXES = ("_airbyte_", "_sdc_")
@@ -24,10 +42,6 @@ MAX_VALUE_CHARS = 65_535
 EMAIL = re.compile(r"^[^@\s,;/]+@[^@\s,;/]+\.[^@\s,;/]+$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _INTEGER = re.compile(r"^-?\d+$")
-
-
-class Refused(Exception):
-    """A record that cannot be written; ``str()`` is the reason."""
 
 
 @dataclass
@@ -73,17 +87,25 @@ def shape(
     """The item for ``record``, or ``Refused`` with the reason."""
     clean = without_metadata(record)
     fields = map_fields(clean, target.field_map)
-    for name, value in fields.items():
-        check_size(name, value)
     key_name = key_column(mode, target)
     key = None
     if key_name is not None:
         key = key_text(key_name, fields.get(key_name))
+        if isinstance(fields[key_name], str):
+            fields[key_name] = key  # the one form that is looked up, written and counted
+    for name, value in fields.items():
+        check_json_column(name, value)
+        check_size(name, value)
+    if isinstance(fields.get("email"), str):
+        fields["email"] = fields["email"].strip()
     if target.match_key == "email" and key_name == "email" and key is not None:
         check_email("email", key)
     for name in mode.required_fields:
         if name not in fields:
-            raise Refused(f"missing required column {name!r}")
+            raise Refused(
+                f"missing required column {name!r}: {spec.name} mode {mode.name} needs it; add "
+                "it to the source, or map the column that holds it with field_map"
+            )
     if mode.strategy != "commands":
         check_columns(spec, mode, target, fields)
     return Item(target.stream, clean, fields, key, content_hash(spec.name, fields))
@@ -91,24 +113,49 @@ def shape(
 
 def key_text(name: str, value: Any) -> str:
     if value is None or value == "":
-        raise Refused(f"missing match key {name!r}")
+        raise Refused(
+            f"missing match key {name!r}: every record needs it to find its Personyze row; fill "
+            "it in the source, or map the column that holds it with field_map"
+        )
     if isinstance(value, bool | dict | list):
-        raise Refused(f"match key {name!r} must be a text or a number, got {value!r}")
+        raise Refused(
+            f"match key {name!r} must be a text or a number, got a JSON {json_kind(value)}; fix "
+            "it in the source, or map the column that holds the key with field_map"
+        )
     if isinstance(value, float):
         if not value.is_integer():
-            raise Refused(f"match key {name!r} must be a text or a whole number, got {value!r}")
+            raise Refused(
+                f"match key {name!r} must be a text or a whole number, got {value!r}; fix it in "
+                "the source, or map the column that holds the key with field_map"
+            )
         value = int(value)
     text = str(value).strip()
     if not text:
-        raise Refused(f"missing match key {name!r}")
-    if name == "user_id" and not _INTEGER.match(text):
-        raise Refused(f"match key 'user_id' must be an integer, got {value!r}")
+        raise Refused(
+            f"missing match key {name!r}: it is blank; fill it in the source, or map the column "
+            "that holds it with field_map"
+        )
+    if name == "user_id":
+        if not _INTEGER.match(text):
+            raise Refused(
+                f"match key 'user_id' must be an integer (Personyze's profile id), got {value!r}; "
+                "to match on your own ids use match_key email or internal_id"
+            )
+        if not INT64_MIN <= int(text) <= INT64_MAX:
+            raise Refused(
+                f"match key 'user_id': {short_digits(text)} is beyond Personyze's profile ids "
+                f"(signed 64-bit integers, at most {INT64_MAX}), so no profile has it; map the "
+                "column that holds Personyze's user_id, or match on email or internal_id instead"
+            )
     return text
 
 
 def check_email(name: str, value: Any) -> None:
     if not isinstance(value, str) or not EMAIL.match(value.strip()):
-        raise Refused(f"column {name!r}: {value!r} is not a valid email address")
+        raise Refused(
+            f"column {name!r}: {value!r} is not a valid email address; correct it in the source "
+            "(one address, name@domain.tld)"
+        )
 
 
 def check_size(name: str, value: Any) -> None:
@@ -116,7 +163,8 @@ def check_size(name: str, value: Any) -> None:
     if len(text) > MAX_VALUE_CHARS:
         raise Refused(
             f"column {name!r}: value of {len(text):,} characters is over the limit of "
-            f"{MAX_VALUE_CHARS:,}"
+            f"{MAX_VALUE_CHARS:,}; shorten it in the source, or drop the column with field_map "
+            '(map it to "")'
         )
 
 
@@ -139,16 +187,19 @@ def check_columns(
 def check_value(col: Column, value: Any) -> None:
     where = f"column {col.name!r}"
     if col.type in ("integer", "number"):
-        if isinstance(value, bool) or not _numeric(value, integer=col.type == "integer"):
+        integer = col.type == "integer"
+        if isinstance(value, bool) or not _numeric(value, integer=integer):
             raise Refused(
-                f"{where} expects {'an integer' if col.type == 'integer' else 'a number'}"
-                f", got {value!r}"
+                f"{where} expects {'an integer' if integer else 'a number'}, got {value!r}; "
+                f"{FIX_AT_SOURCE}"
             )
+        if integer and isinstance(value, str):
+            check_json_value(col.name, int(value.strip()))
     elif col.type == "string" and isinstance(value, dict | list):
-        raise Refused(f"{where} expects a text, got a JSON {type(value).__name__}")
+        raise Refused(f"{where} expects a text, got a JSON {json_kind(value)}; {FIX_AT_SOURCE}")
     if col.enum is not None and value not in col.enum:
         allowed = ", ".join(repr(v) for v in col.enum)
-        raise Refused(f"{where} must be one of {allowed}, got {value!r}")
+        raise Refused(f"{where} must be one of {allowed}, got {value!r}; {FIX_AT_SOURCE}")
 
 
 def _numeric(value: Any, *, integer: bool) -> bool:
@@ -175,6 +226,8 @@ def as_number(value: Any, *, integer: bool) -> int | float:
     if isinstance(value, str):
         text = value.strip()
         if integer and _INTEGER.match(text):
+            if not INT64_MIN <= int(text) <= INT64_MAX:
+                raise Refused(f"{short_digits(text)} is beyond the API's 64-bit integers")
             return int(text)
         if not integer and _NUMBER.match(text):
             number = float(text)

@@ -46,6 +46,7 @@ def write_setup(config: Mapping[str, Any], *, plan_out: TextIO | None = None) ->
         max_batch_age_seconds=float(values["max_batch_age_seconds"]),
         concurrency=connection.max_concurrency,
         skip_unchanged=bool(values["skip_unchanged"]),
+        log_rejected_records=bool(values["log_rejected_records"]),
         plan_out=plan_out,
     )
     return WriteSetup(connection, options, streams)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -101,12 +102,17 @@ class ErrorRateExceeded(PersonyzeError):
 
     user_fixable = True
 
-    def __init__(self, summary: RunSummary, limit: float) -> None:
+    def __init__(self, summary: RunSummary, limit: float, examples: Sequence[str] = ()) -> None:
+        where = ", ".join(
+            f"{c.stream}: {c.rejected} of {c.read}" for c in summary.streams.values() if c.rejected
+        )
+        why = f" First rejects: {'; '.join(examples)}." if examples else ""
         super().__init__(
             f"Personyze write stopped: {summary.total('rejected')} of {summary.total('read')} "
-            f"records rejected ({summary.error_rate:.1%}), over max_error_rate {limit:.1%}. "
-            "See the rejects file for each record's reason, fix the input or the stream "
-            "configuration, or raise max_error_rate",
+            f"records rejected ({summary.error_rate:.1%}), over max_error_rate {limit:.1%} "
+            f"({where}).{why} Every reject is logged with its stream, key and reason, and "
+            "written to the rejects file; fix the input or the stream configuration, or raise "
+            "max_error_rate",
             operation="write",
         )
         self.summary = summary

@@ -175,9 +175,11 @@ def cli(
     *,
     configured: Mapping[str, Any] | None = None,
     messages: Iterable[Message] = (),
+    raw: bytes | None = None,
     timeout: float = 120,
 ) -> Output:
-    """One run of the console script; every stdout line must be a protocol message."""
+    """One run of the console script; every stdout line must be a protocol message. ``raw``:
+    stdin as these bytes instead of ``messages`` (lines that are not JSON, invalid UTF-8)."""
     with tempfile.TemporaryDirectory(prefix="destination-personyze-run-") as tmp:
         args = [str(EXECUTABLE), verb]
         for flag, value in (("--config", config), ("--catalog", configured)):
@@ -185,12 +187,13 @@ def cli(
                 path = Path(tmp) / f"{flag[2:]}.json"
                 path.write_text(json.dumps(value))
                 args += [flag, str(path)]
-        stdin = "".join(json.dumps(m) + "\n" for m in messages)
-        done = subprocess.run(
-            args, input=stdin, capture_output=True, text=True, timeout=timeout, cwd=tmp
-        )
+        stdin = raw if raw is not None else "".join(json.dumps(m) + "\n" for m in messages).encode()
+        done = subprocess.run(args, input=stdin, capture_output=True, timeout=timeout, cwd=tmp)
+    stdout = done.stdout.decode("utf-8")
     return Output(
-        [json.loads(line) for line in done.stdout.splitlines()], done.returncode, done.stderr
+        [json.loads(line) for line in stdout.splitlines()],
+        done.returncode,
+        done.stderr.decode("utf-8", "replace"),
     )
 
 

@@ -103,6 +103,27 @@ def run_target(
     return run
 
 
+def run_target_bytes(
+    config: dict[str, Any], data: bytes, tmp: Path, *, timeout: float = 120
+) -> TargetRun:
+    """``target-personyze --config`` with ``data`` on stdin as given (raw bytes: blank lines,
+    invalid UTF-8, lines that are not JSON); asserts clean output like ``run_target``."""
+    proc = subprocess.run(
+        [str(TARGET), "--config", str(write_config(config, tmp))],
+        input=data,
+        capture_output=True,
+        timeout=timeout,
+        cwd=tmp,
+    )
+    run = TargetRun(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
+    assert_clean_output(run, config["api_key"])
+    return run
+
+
 def assert_clean_output(run: TargetRun, key: str) -> None:
     for line in run.stdout.splitlines():
         if line.strip():
