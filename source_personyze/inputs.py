@@ -89,13 +89,22 @@ def read_state(path: str | None) -> list[AirbyteStateMessage]:
             raise input_error(
                 f"state file {path}: message {number} holds no stream state; {STATE_FIX}"
             )
+        if message.global_ is not None and message.global_.shared_state:
+            raise input_error(
+                f"state file {path}: message {number} is a GLOBAL state with a shared_state, "
+                f"which this source never emits; {STATE_FIX}"
+            )
         messages.append(message)
     return messages
 
 
 def _kind(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number" if isinstance(value, int | float) else type(value).__name__
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {dict: "object", list: "array", str: "string", type(None): "null"}.get(
+        type(value), "value"
     )
 
 

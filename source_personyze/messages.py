@@ -6,6 +6,7 @@ this module only picks the Airbyte failure type and keeps the core's message.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import orjson
@@ -79,3 +80,19 @@ def user_error_lines(exc: AirbyteTracedException) -> list[str]:
         filter_secrets(orjson.dumps(AirbyteMessageSerializer.dump(m)).decode())
         for m in (log, trace)
     ]
+
+
+class UserErrorsWithoutTraceback(logging.Filter):
+    """Drops the traceback from a log record of an error the user fixes (the CDK logs a failed
+    stream with ``logger.exception``): the message alone says what to do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, AirbyteTracedException) and exc.failure_type == (
+            FailureType.config_error
+        ):
+            record.msg = f"{record.getMessage()}: {exc}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True

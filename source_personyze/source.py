@@ -29,7 +29,7 @@ from connectors.read.streams import discover
 from connectors.settings import ConnectionSettings, SettingsError
 from connectors.spec import Specs, default_specs
 from source_personyze import inputs
-from source_personyze.messages import failed_check, traced
+from source_personyze.messages import UserErrorsWithoutTraceback, failed_check, traced
 from source_personyze.spec import connector_specification
 from source_personyze.stream import Connection, PersonyzeStream
 
@@ -133,6 +133,8 @@ class SourcePersonyze(AbstractSource):
     ) -> Iterator[AirbyteMessage]:
         catalog = self.checked_catalog(config, catalog)
         failures: set[FailureType] = set()
+        quiet = UserErrorsWithoutTraceback()
+        logger.addFilter(quiet)
         try:
             for message in super().read(logger, config, catalog, state):
                 trace = message.trace if message.type == Type.TRACE else None
@@ -152,6 +154,7 @@ class SourcePersonyze(AbstractSource):
                 ) from exc
             raise
         finally:
+            logger.removeFilter(quiet)
             while self._connections:
                 self._connections.pop().close()
 

@@ -1,10 +1,11 @@
-"""The files a tap run is given besides its config (``--state``, ``--catalog``), read with errors
-that name the file, what is wrong with it and what to do (singer-sdk would fail with
-``Expecting value…`` or ``expected str, bytes or os.PathLike object, not list``)."""
+"""The files a tap run is given (``--config``, ``--state``, ``--catalog``), read with errors that
+name the file, what is wrong with it and what to do (singer-sdk would fail with a traceback
+ending in ``Expecting value…`` or ``expected str, bytes or os.PathLike object, not list``)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import IO, Any
 
 from singer_sdk.singerlib import Catalog
@@ -19,8 +20,38 @@ CATALOG_FIX = (
 )
 
 
+CONFIG_FIX = (
+    'give a JSON object of settings, e.g. {"api_key": "...", "start_date": "2024-01-01"}, '
+    "or ENV to read TAP_PERSONYZE_* environment variables"
+)
+
+
 class InputFileError(Exception):
-    """A --state or --catalog file the tap cannot use; the message names it and what to do."""
+    """A --config, --state or --catalog file the tap cannot use; the message names it and
+    what to do."""
+
+
+def read_config_files(paths: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
+    """The settings of every --config file merged in order, and whether ENV was given."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        if path == "ENV":
+            continue
+        try:
+            with Path(path).open(encoding="utf-8") as handle:
+                value = _json(handle, "config", CONFIG_FIX)
+        except FileNotFoundError:
+            raise InputFileError(f"config file {path} does not exist; {CONFIG_FIX}") from None
+        except OSError as exc:
+            raise InputFileError(
+                f"config file {path} cannot be read ({exc.strerror}); {CONFIG_FIX}"
+            ) from None
+        if not isinstance(value, dict):
+            raise InputFileError(
+                f"config file {path} holds a JSON {_kind(value)}, not an object; {CONFIG_FIX}"
+            )
+        config |= value
+    return config, "ENV" in paths
 
 
 def read_state_file(handle: IO[str] | None) -> dict[str, Any] | None:

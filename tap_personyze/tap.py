@@ -31,7 +31,12 @@ from connectors.read.streams import discover
 from connectors.settings import ConnectionSettings, SettingsError
 from connectors.settings.schema import secret_values, singer_settings_schema
 from connectors.spec.loader import default_specs
-from tap_personyze.inputs import InputFileError, read_catalog_file, read_state_file
+from tap_personyze.inputs import (
+    InputFileError,
+    read_catalog_file,
+    read_config_files,
+    read_state_file,
+)
 from tap_personyze.settings import (
     connection_settings,
     environment_config,
@@ -225,6 +230,14 @@ class TapPersonyze(Tap):
                 validate_config=True,
             )
             tap.sync_all()
+
+    @classmethod
+    def cb_config(cls, ctx: Any, param: Any, value: tuple[str, ...]) -> _ConfigInput:
+        """The --config files, read with errors that name the file (the SDK's traceback
+        names neither the file nor what to do)."""
+        with reported_errors(cls.logger):
+            config, parse_env = read_config_files(value)
+        return _ConfigInput(config=config, parse_env=parse_env)
 
     @classmethod
     def cb_discover(cls, ctx: Any, param: Any, value: bool) -> None:
