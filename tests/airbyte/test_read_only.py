@@ -20,8 +20,10 @@ from tests.sandbox_snapshot import snapshot
 
 pytestmark = pytest.mark.integration
 
-USERS = [5, 42, 1337]
+USERS = [5, 42, 137]
 OPT_IN = "record_recommendation_page_views"
+# the demo data with fewer users and interactions: what is tested does not depend on size
+SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
 # The demo's recommendation actions that show products; each product shown is logged as a
 # `delivered` interaction (the third action recommends articles, which are not logged).
 PRODUCT_ACTIONS = {1, 2}
@@ -29,7 +31,7 @@ PRODUCT_ACTIONS = {1, 2}
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
-    with running_sandbox("demo", scale=1, seed=23) as sb:
+    with running_sandbox("demo", seed=23, extra_args=SMALL) as sb:
         yield sb
 
 
@@ -82,7 +84,7 @@ def account_effects(sb: RunningSandbox) -> dict[str, Any]:
             r[0]: r[1:]
             for r in conn.execute(
                 "SELECT user_id, session_counter, last_session_time, data_last_modified "
-                "FROM users WHERE user_id IN (5, 42, 1337)"
+                "FROM users WHERE user_id IN (5, 42, 137)"
             )
         }
     finally:
@@ -91,7 +93,7 @@ def account_effects(sb: RunningSandbox) -> dict[str, Any]:
 
 
 def test_the_opted_in_stream_is_read_last_and_records_what_the_docs_say() -> None:
-    with running_sandbox("demo", scale=1, seed=29) as sb:
+    with running_sandbox("demo", seed=29, extra_args=SMALL) as sb:
         config = sandbox_config(sb, recommendation_user_ids=USERS, **{OPT_IN: True})
         discovered = protocol.run("discover", config).catalog()
         # the writing stream first in the catalog: the source still reads it last

@@ -5,19 +5,30 @@ sandbox's rows and its state, and the run ends with the CDK's error listing the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from personyze_sandbox.process import RunningSandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.airbyte import protocol
 from tests.airbyte.rows import projected, sqlite_rows
 from tests.failing_proxy import TRACKER_REFUSAL, failing_proxy
 
 pytestmark = pytest.mark.integration
 
-USERS = [5, 42, 1337]
+USERS = [5, 42, 137]
 OPT_IN = "record_recommendation_page_views"
+# the demo data with fewer users and interactions: what is tested does not depend on size
+SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    with running_sandbox("demo", seed=47, extra_args=SMALL) as sb:
+        yield sb
+
+
 BROKEN = "Internal server error"
 
 
@@ -37,10 +48,10 @@ def assert_only_failed(output: protocol.Output, catalog: dict[str, Any], failed:
             assert output.states(name), f"{name}: no STATE"
 
 
-def test_a_refused_writing_stream_fails_alone(demo_sandbox: RunningSandbox) -> None:
-    with failing_proxy(demo_sandbox.base_url, {"tracker-v1": (500, TRACKER_REFUSAL)}) as proxy:
+def test_a_refused_writing_stream_fails_alone(sandbox: RunningSandbox) -> None:
+    with failing_proxy(sandbox.base_url, {"tracker-v1": (500, TRACKER_REFUSAL)}) as proxy:
         config = {
-            "api_key": demo_sandbox.api_key,
+            "api_key": sandbox.api_key,
             "base_url": proxy,
             "recommendation_user_ids": USERS,
             OPT_IN: True,
@@ -52,16 +63,16 @@ def test_a_refused_writing_stream_fails_alone(demo_sandbox: RunningSandbox) -> N
     assert_only_failed(output, discovered, "recommendations")
     (error,) = [e for e in output.errors() if e.get("stream_descriptor")]
     assert TRACKER_REFUSAL in error["message"]
-    assert projected("users", output.records("users")) == sqlite_rows(demo_sandbox.db_path, "users")
+    assert projected("users", output.records("users")) == sqlite_rows(sandbox.db_path, "users")
 
 
 def test_a_stream_that_keeps_failing_does_not_stop_the_streams_after_it(
-    demo_sandbox: RunningSandbox,
+    sandbox: RunningSandbox,
 ) -> None:
-    config: dict[str, Any] = {"api_key": demo_sandbox.api_key, "max_retries": 1}
-    discovered = protocol.run("discover", {**config, "base_url": demo_sandbox.base_url}).catalog()
+    config: dict[str, Any] = {"api_key": sandbox.api_key, "max_retries": 1}
+    discovered = protocol.run("discover", {**config, "base_url": sandbox.base_url}).catalog()
     catalog = protocol.configured_catalog(discovered)
-    with failing_proxy(demo_sandbox.base_url, {"articles": (500, BROKEN)}) as proxy:
+    with failing_proxy(sandbox.base_url, {"articles": (500, BROKEN)}) as proxy:
         config["base_url"] = proxy
         output = protocol.run("read", config, catalog=catalog)
     assert_only_failed(output, discovered, "articles")
@@ -69,4 +80,4 @@ def test_a_stream_that_keeps_failing_does_not_stop_the_streams_after_it(
     assert "articles" in error["message"] and "500" in error["message"]
     for stream in ("users", "products", "user_list_users", "summary_actions"):
         got = projected(stream, output.records(stream))
-        assert got == sqlite_rows(demo_sandbox.db_path, stream), stream
+        assert got == sqlite_rows(sandbox.db_path, stream), stream

@@ -21,14 +21,16 @@ from tests.singer.tapruns import config_for, messages_of, tap_cli
 
 pytestmark = pytest.mark.integration
 
-USERS = [5, 42, 1337]
+USERS = [5, 42, 137]
 OPT_IN = "record_recommendation_page_views"
+# the demo data with fewer users and interactions: what is tested does not depend on size
+SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
 PRODUCT_ACTIONS = {1, 2}  # the demo's recommendation actions that show (and log) products
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
-    with running_sandbox("demo", scale=1, seed=31) as sb:
+    with running_sandbox("demo", seed=31, extra_args=SMALL) as sb:
         yield sb
 
 
@@ -98,7 +100,7 @@ def delivered(sb: RunningSandbox) -> Counter[int]:
 
 
 def test_the_opted_in_stream_is_read_last(tmp_path: Path) -> None:
-    with running_sandbox("demo", scale=1, seed=37) as sb:
+    with running_sandbox("demo", seed=37, extra_args=SMALL) as sb:
         config = write(
             tmp_path / "c.json", config_for(sb, recommendation_user_ids=USERS, **{OPT_IN: True})
         )

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from personyze_sandbox.process import RunningSandbox
+from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.failing_proxy import TRACKER_REFUSAL, failing_proxy
 from tests.singer.tapruns import (
     SPECS,
@@ -25,8 +26,16 @@ from tests.singer.tapruns import (
 
 pytestmark = pytest.mark.integration
 
-USERS = [5, 42, 1337]
+USERS = [5, 42, 137]
 OPT_IN = "record_recommendation_page_views"
+# the demo data with fewer users and interactions: what is tested does not depend on size
+SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    with running_sandbox("demo", seed=43, extra_args=SMALL) as sb:
+        yield sb
 
 
 def write(path: Path, value: Any) -> str:
@@ -66,12 +75,12 @@ def catalog_of(sb: RunningSandbox, tmp_path: Path, **extra: Any) -> str:
     return write(tmp_path / "catalog.json", catalog)
 
 
-def test_a_bad_bookmark_fails_only_its_stream(demo_sandbox: RunningSandbox, tmp_path: Path) -> None:
+def test_a_bad_bookmark_fails_only_its_stream(sandbox: RunningSandbox, tmp_path: Path) -> None:
     state = {"bookmarks": {"articles": {"replication_key": "data_last_modified",
                                         "replication_key_value": "yesterday"}}}  # fmt: skip
     done = tap_cli(
         "--config",
-        write(tmp_path / "c.json", config_for(demo_sandbox)),
+        write(tmp_path / "c.json", config_for(sandbox)),
         "--state",
         write(tmp_path / "s.json", state),
     )
@@ -79,27 +88,27 @@ def test_a_bad_bookmark_fails_only_its_stream(demo_sandbox: RunningSandbox, tmp_
     errors = error_lines(done.stderr)
     assert any("articles" in e and "reset" in e for e in errors), errors
     assert "Traceback" not in done.stderr
-    assert_complete_but(messages_of(done.stdout), demo_sandbox, "articles")
+    assert_complete_but(messages_of(done.stdout), sandbox, "articles")
 
 
 def test_a_stream_that_keeps_failing_does_not_stop_the_others(
-    demo_sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    catalog = catalog_of(demo_sandbox, tmp_path)
-    with failing_proxy(demo_sandbox.base_url, {"articles": (500, "Internal server error")}) as url:
-        config = {"api_key": demo_sandbox.api_key, "base_url": url, "max_retries": 1}
+    catalog = catalog_of(sandbox, tmp_path)
+    with failing_proxy(sandbox.base_url, {"articles": (500, "Internal server error")}) as url:
+        config = {"api_key": sandbox.api_key, "base_url": url, "max_retries": 1}
         done = tap_cli("--config", write(tmp_path / "c.json", config), "--catalog", catalog)
     assert done.returncode == 1
     errors = error_lines(done.stderr)
     assert any("articles" in e and "HTTP 500" in e for e in errors), errors
-    assert_complete_but(messages_of(done.stdout), demo_sandbox, "articles")
+    assert_complete_but(messages_of(done.stdout), sandbox, "articles")
 
 
-def test_a_refused_writing_stream_fails_alone(demo_sandbox: RunningSandbox, tmp_path: Path) -> None:
-    catalog = catalog_of(demo_sandbox, tmp_path, **{OPT_IN: True})
-    with failing_proxy(demo_sandbox.base_url, {"tracker-v1": (500, TRACKER_REFUSAL)}) as url:
+def test_a_refused_writing_stream_fails_alone(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    catalog = catalog_of(sandbox, tmp_path, **{OPT_IN: True})
+    with failing_proxy(sandbox.base_url, {"tracker-v1": (500, TRACKER_REFUSAL)}) as url:
         config = {
-            "api_key": demo_sandbox.api_key,
+            "api_key": sandbox.api_key,
             "base_url": url,
             "recommendation_user_ids": USERS,
             OPT_IN: True,
@@ -108,4 +117,4 @@ def test_a_refused_writing_stream_fails_alone(demo_sandbox: RunningSandbox, tmp_
     assert done.returncode == 1
     errors = error_lines(done.stderr)
     assert any("recommendations" in e and TRACKER_REFUSAL in e for e in errors), errors
-    assert_complete_but(messages_of(done.stdout), demo_sandbox, "recommendations")
+    assert_complete_but(messages_of(done.stdout), sandbox, "recommendations")
