@@ -17,7 +17,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
-from singer_sdk.plugin_base import PluginBase, _ConfigInput
+from singer_sdk.plugin_base import _ConfigInput
 
 from connectors.api.client import PersonyzeClient
 from connectors.api.errors import PersonyzeError
@@ -178,6 +178,8 @@ class TapPersonyze(Tap):
             if not stream.selected and not stream.has_selected_descendents:
                 self.logger.info("Skipping deselected stream '%s'.", stream.name)
                 continue
+            if stream.parent_stream_type:
+                continue  # synced by its parent
             try:
                 stream.sync()
             except Exception as exc:
@@ -219,7 +221,7 @@ class TapPersonyze(Tap):
     ) -> None:
         """``Tap.invoke`` with the state and catalog files read by ``tap_personyze.inputs``."""
         with reported_errors(cls.logger):
-            PluginBase.invoke.__func__(cls, about=about, about_format=about_format)  # type: ignore[attr-defined]
+            super(Tap, cls).invoke(about=about, about_format=about_format)  # --about, then exit
             cls.print_version(print_fn=cls.logger.info)
             config = config or _ConfigInput()
             tap = cls(
