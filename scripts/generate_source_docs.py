@@ -21,6 +21,7 @@ for folder in (ROOT, Path(__file__).resolve().parent):  # run as a plain script 
 
 from doc_tables import cell, main, replace_sections, settings_table  # noqa: E402
 
+from connectors.read.selection import OPT_IN, writes_to_account  # noqa: E402
 from connectors.read.streams import StreamDefinition, discover  # noqa: E402
 from connectors.spec import Specs, default_specs  # noqa: E402
 
@@ -48,10 +49,13 @@ def streams_table(specs: Specs) -> str:
     for stream in discover(None, specs):
         cursor = f"`{stream.cursor_field}`" if stream.cursor_field else "—"
         key = ", ".join(f"`{k}`" for k in stream.primary_key) or "— (deduplicate by whole row)"
-        lines.append(
-            f"| `{stream.name}` | {sync_modes(stream)} | {cursor} | {key} | "
-            f"{cell(first_sentence(stream.spec.description))} |"
-        )
+        contents = cell(first_sentence(stream.spec.description))
+        if writes_to_account(stream.spec):
+            contents = (
+                f"**Writes to the account; offered only with `{OPT_IN[stream.spec.kind]}`** "
+                f"(see below). {contents}"
+            )
+        lines.append(f"| `{stream.name}` | {sync_modes(stream)} | {cursor} | {key} | {contents} |")
     return "\n".join(lines)
 
 

@@ -1,16 +1,32 @@
-"""Console entry point ``source-personyze``: the Airbyte protocol on stdin/stdout."""
+"""Console entry point ``source-personyze``: the Airbyte protocol on stdin/stdout.
+
+An error the user fixes (settings, catalog, state: an ``AirbyteTracedException`` of type
+``config_error``) ends the run with a LOG line and an error TRACE holding its message only; the
+CDK's exception hook would print the Python traceback inside the log message. Any other error
+keeps the CDK's handling, traceback included, since it is a bug to report.
+"""
 
 from __future__ import annotations
 
 import sys
 
 from airbyte_cdk.entrypoint import launch
+from airbyte_cdk.models import FailureType  # type: ignore[attr-defined]
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_personyze.messages import user_error_lines
 from source_personyze.source import SourcePersonyze
 
 
 def run() -> None:
-    launch(SourcePersonyze(), sys.argv[1:])
+    try:
+        launch(SourcePersonyze(), sys.argv[1:])
+    except AirbyteTracedException as exc:
+        if exc.failure_type != FailureType.config_error:
+            raise
+        for line in user_error_lines(exc):
+            print(line, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

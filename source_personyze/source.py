@@ -24,10 +24,12 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors.api.client import PersonyzeClient
 from connectors.api.query import Query
+from connectors.read.selection import check_selection, in_read_order, offered
 from connectors.read.streams import discover
 from connectors.settings import ConnectionSettings, SettingsError
 from connectors.spec import Specs, default_specs
-from source_personyze.messages import failed_check, traced
+from source_personyze import inputs
+from source_personyze.messages import UserErrorsWithoutTraceback, failed_check, traced
 from source_personyze.spec import connector_specification
 from source_personyze.stream import Connection, PersonyzeStream
 
@@ -49,15 +51,35 @@ class SourcePersonyze(AbstractSource):
 
     def settings(self, config: Mapping[str, Any]) -> ConnectionSettings:
         try:
-            return ConnectionSettings.from_config(config)
+            return ConnectionSettings.from_config(config, side="read")
         except SettingsError as exc:
             raise traced(exc) from exc
+
+    # -- the run's files ------------------------------------------------------------------------
+
+    def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
+        """The CDK would copy the config, API key included, to ``<temp_dir>/config.json``, a
+        file a killed process leaves behind in $TMPDIR; nothing reads that copy, so it is never
+        written."""
+        return config
+
+    @staticmethod
+    def read_config(config_path: str) -> dict[str, Any]:
+        return inputs.read_config(config_path)
+
+    @classmethod
+    def read_catalog(cls, catalog_path: str) -> ConfiguredAirbyteCatalog:
+        return inputs.read_catalog(catalog_path)
+
+    @classmethod
+    def read_state(cls, state_path: str) -> list[AirbyteStateMessage]:
+        return inputs.read_state(state_path)
 
     # -- check --------------------------------------------------------------------------------
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
-            settings = ConnectionSettings.from_config(config)
+            settings = ConnectionSettings.from_config(config, side="read")
         except SettingsError as exc:
             return failed_check(exc, None)
         settings = dataclasses.replace(
@@ -90,14 +112,17 @@ class SourcePersonyze(AbstractSource):
                 definitions = discover(client, self.specs)
         except Exception as exc:
             raise traced(exc) from exc
-        return AirbyteCatalog(streams=[PersonyzeStream(d).as_airbyte_stream() for d in definitions])
+        shown = offered(definitions, settings)
+        return AirbyteCatalog(streams=[PersonyzeStream(d).as_airbyte_stream() for d in shown])
 
     # -- read ---------------------------------------------------------------------------------
 
     def streams(self, config: Mapping[str, Any]) -> list[PersonyzeStream]:  # type: ignore[override]
-        connection = Connection(self.settings(config), self.specs)
+        settings = self.settings(config)
+        connection = Connection(settings, self.specs)
         self._connections.append(connection)
-        return [PersonyzeStream(d, connection) for d in discover(None, self.specs)]
+        definitions = offered(discover(None, self.specs), settings)
+        return [PersonyzeStream(d, connection) for d in definitions]
 
     def read(
         self,
@@ -106,7 +131,10 @@ class SourcePersonyze(AbstractSource):
         catalog: ConfiguredAirbyteCatalog,
         state: list[AirbyteStateMessage] | None = None,
     ) -> Iterator[AirbyteMessage]:
+        catalog = self.checked_catalog(config, catalog)
         failures: set[FailureType] = set()
+        quiet = UserErrorsWithoutTraceback()
+        logger.addFilter(quiet)
         try:
             for message in super().read(logger, config, catalog, state):
                 trace = message.trace if message.type == Type.TRACE else None
@@ -126,5 +154,21 @@ class SourcePersonyze(AbstractSource):
                 ) from exc
             raise
         finally:
+            logger.removeFilter(quiet)
             while self._connections:
                 self._connections.pop().close()
+
+    def checked_catalog(
+        self, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog
+    ) -> ConfiguredAirbyteCatalog:
+        """The catalog in read order (a stream that writes to the account last), after checking
+        that it selects only streams this source offers with this config."""
+        settings = self.settings(config)
+        try:
+            check_selection(
+                [s.stream.name for s in catalog.streams], self.specs.readable(), settings
+            )
+        except SettingsError as exc:
+            raise traced(exc) from exc
+        ordered = in_read_order(catalog.streams, lambda s: self.specs.object(s.stream.name))
+        return dataclasses.replace(catalog, streams=ordered)

@@ -22,7 +22,7 @@ from connectors.settings import ConnectionSettings, SettingsError
 def connection_settings(config: Mapping[str, Any]) -> tuple[ConnectionSettings | None, list[str]]:
     """The validated settings, or None and the problems (each naming its setting)."""
     try:
-        return ConnectionSettings.from_config(config), []
+        return ConnectionSettings.from_config(config, side="read"), []
     except SettingsError as exc:
         return None, [str(exc)]
 

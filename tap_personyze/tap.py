@@ -1,23 +1,42 @@
-"""TapPersonyze: the singer-sdk Tap. Streams come from ``connectors.read.streams.discover``."""
+"""TapPersonyze: the singer-sdk Tap. Streams come from ``connectors.read.streams.discover``,
+offered, selected by default and ordered as ``connectors.read.selection`` says.
+
+Unlike singer-sdk's ``sync_all``, a stream that fails does not stop the streams after it: each
+failure is logged as an ERROR line naming the stream and the cause, the state the stream
+checkpointed is emitted, every other selected stream syncs, and the tap then exits 1.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
+from singer_sdk.plugin_base import _ConfigInput
 
 from connectors.api.client import PersonyzeClient
 from connectors.api.errors import PersonyzeError
+from connectors.read.selection import (
+    check_selection,
+    in_read_order,
+    offered,
+    selected_by_default,
+)
 from connectors.read.streams import discover
 from connectors.settings import ConnectionSettings, SettingsError
 from connectors.settings.schema import secret_values, singer_settings_schema
 from connectors.spec.loader import default_specs
+from tap_personyze.inputs import (
+    InputFileError,
+    read_catalog_file,
+    read_config_files,
+    read_state_file,
+)
 from tap_personyze.settings import (
     connection_settings,
     environment_config,
@@ -29,8 +48,24 @@ from tap_personyze.stream import InvalidState, PersonyzeStream
 SPECS = default_specs()
 # httpx logs every request at INFO: thousands of lines per sync. The core client logs retries.
 logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class StreamsFailed(Exception):
+    """Some selected streams failed; every other one synced and its state was emitted."""
+
+    def __init__(self, failures: dict[str, str], synced: int) -> None:
+        names = ", ".join(failures)
+        super().__init__(
+            f"{len(failures)} of {synced + len(failures)} selected streams failed: {names} "
+            "(each ERROR above names the cause). The other streams synced and their state was "
+            "emitted; fix the cause and run again: the failed streams resume from their last "
+            "state"
+        )
+        self.failures = failures
+
+
 # Failures a user can act on: reported as one message, without a traceback.
-USER_ERRORS = (PersonyzeError, SettingsError, InvalidState)
+USER_ERRORS = (PersonyzeError, SettingsError, InvalidState, InputFileError, StreamsFailed)
 
 
 @contextmanager
@@ -43,7 +78,19 @@ def reported_errors(logger: logging.Logger) -> Iterator[None]:
 
 
 class TapPersonyze(Tap):
-    """Singer tap for Personyze: every readable object of the REST API as a stream."""
+    """Singer tap for Personyze: every readable object of the REST API as a stream.
+
+    Reading never changes the account, with one exception you must ask for: the
+    `recommendations` stream is offered only with `record_recommendation_page_views: true`,
+    and even then it is not selected by default and is read after every other stream. Every
+    sync of it records, per configured user, a page view of `recommendation_document` (the
+    shown actions count as executed), a `delivered` products_interactions row per product
+    shown, and, for a user without an open session, a new tracker session that bumps
+    `users.session_counter`, `last_session_time` and `data_last_modified`.
+
+    A stream that fails does not stop the others: it is named in an ERROR line, every other
+    selected stream syncs and emits its state, and the tap exits 1.
+    """
 
     name = "tap-personyze"
     package_name = "personyze-connectors"
@@ -91,12 +138,70 @@ class TapPersonyze(Tap):
         return problems
 
     def discover_streams(self) -> list[PersonyzeStream]:
-        if self.settings is None:
+        # With an input catalog its schemas are the ones used, so no sample is read.
+        if self.settings is None or self.input_catalog is not None:
             definitions = discover(None, SPECS)
         else:
             with self.new_client() as client:
                 definitions = discover(client, SPECS)
-        return [PersonyzeStream(self, definition, SPECS) for definition in definitions]
+        streams = []
+        for definition in offered(definitions, self.settings):
+            stream = PersonyzeStream(self, definition, SPECS)
+            stream.selected_by_default = selected_by_default(definition)
+            streams.append(stream)
+        return streams
+
+    def check_catalog(self) -> None:
+        """The input catalog may select only streams this tap offers with this config."""
+        if self.input_catalog is None:
+            return
+        selected = [
+            entry.tap_stream_id
+            for entry in self.input_catalog.streams
+            if entry.metadata.resolve_selection().get((), False)
+        ]
+        check_selection(selected, SPECS.readable(), self.settings)
+
+    # singer-sdk marks sync_all final and stops at the first failing stream; this copy of its
+    # loop (singer-sdk 0.54) only adds the read order and the per-stream isolation.
+    def sync_all(self) -> None:  # type: ignore[misc]
+        """Every selected stream in read order; a failed stream does not stop the others."""
+        self.check_catalog()
+        self._reset_state_progress_markers()
+        self._set_compatible_replication_methods()
+        if self.state:
+            self._state_writer.write_state(self.state)
+        failures: dict[str, str] = {}
+        synced = 0
+        streams = in_read_order(self.streams.values(), _spec_of)
+        for stream in streams:
+            if not stream.selected and not stream.has_selected_descendents:
+                self.logger.info("Skipping deselected stream '%s'.", stream.name)
+                continue
+            if stream.parent_stream_type:
+                continue  # synced by its parent
+            try:
+                stream.sync()
+            except Exception as exc:
+                failures[stream.name] = self._report_failure(stream, exc)
+                # what the stream checkpointed covers only records already emitted
+                stream._write_state_message()
+                continue
+            stream.finalize_state_progress_markers()
+            synced += 1
+        for stream in self.streams.values():
+            stream.log_sync_costs()
+        if failures:
+            raise StreamsFailed(failures, synced)
+
+    def _report_failure(self, stream: Stream, exc: Exception) -> str:
+        if isinstance(exc, USER_ERRORS):
+            reason = str(exc)
+            self.logger.error("Stream %s failed: %s", stream.name, reason)
+        else:  # a bug: the traceback helps to report it
+            reason = f"{type(exc).__name__}: {exc}"
+            self.logger.error("Stream %s failed: %s", stream.name, reason, exc_info=exc)
+        return reason
 
     def new_client(self) -> PersonyzeClient:
         """A client for one discovery or one stream read (closed by its user)."""
@@ -105,14 +210,45 @@ class TapPersonyze(Tap):
         return PersonyzeClient(self.settings)
 
     @classmethod
-    def invoke(cls, **kwargs: Any) -> None:
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+    ) -> None:
+        """``Tap.invoke`` with the state and catalog files read by ``tap_personyze.inputs``."""
         with reported_errors(cls.logger):
-            super().invoke(**kwargs)
+            super(Tap, cls).invoke(about=about, about_format=about_format)  # --about, then exit
+            cls.print_version(print_fn=cls.logger.info)
+            config = config or _ConfigInput()
+            tap = cls(
+                config=config.config,
+                state=read_state_file(state),
+                catalog=read_catalog_file(catalog),
+                parse_env_config=config.parse_env,
+                validate_config=True,
+            )
+            tap.sync_all()
+
+    @classmethod
+    def cb_config(cls, ctx: Any, param: Any, value: tuple[str, ...]) -> _ConfigInput:
+        """The --config files, read with errors that name the file (the SDK's traceback
+        names neither the file nor what to do)."""
+        with reported_errors(cls.logger):
+            config, parse_env = read_config_files(value)
+        return _ConfigInput(config=config, parse_env=parse_env)
 
     @classmethod
     def cb_discover(cls, ctx: Any, param: Any, value: bool) -> None:
         with reported_errors(cls.logger):
             super().cb_discover(ctx, param, value)
+
+
+def _spec_of(stream: Stream) -> Any:
+    return stream.definition.spec  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

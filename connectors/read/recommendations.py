@@ -8,6 +8,22 @@ a new page view) and every JSON recommendation action of the answer becomes reco
 ``rank`` (1-based) and ``fetched_at`` (unix seconds), which win over item fields of the same
 name.
 
+What a read writes to the account (which is why the stream is offered only with
+``record_recommendation_page_views``, never selected by default and read after every other
+stream: ``connectors.read.selection``), per configured user and sync, as measured on the
+sandbox's demo data (actions "Top picks for you" and "Recently viewed", 5 products each, and
+"Related articles", 3 articles):
+
+- one page view of ``recommendation_document``; the shown actions count as executed;
+- one ``products_interactions`` row with status ``delivered`` per product shown (up to 10 per
+  user there; as many as your product recommendation actions show on a live account);
+- when the user has no open session (the first sync, a sync without state, or more than 1.5
+  hours after the last): a new tracker session, which adds 1 to ``users.session_counter`` and
+  sets ``last_session_time`` and ``data_last_modified`` to now (the next incremental ``users``
+  sync re-emits the user); a user id with no profile gets a stub profile.
+
+A lost answer is resent (at most ``max_retries`` times): it may record one more page view.
+
 State: ``{"sessions": {"<user_id>": "<session_id>"}}``, the tracker session of every user, so
 that the next sync continues the same sessions (Personyze ends them after 1.5 hours and then
 answers a new id, which replaces the stored one). It is checkpointed after each user.
@@ -27,7 +43,7 @@ from typing import Any, Protocol
 
 from connectors.api.query import cond
 from connectors.read import Checkpoint, QueryClient, read_records
-from connectors.settings import ConnectionSettings, tracker_user_id
+from connectors.settings import ConnectionSettings, SettingsError, tracker_user_id
 from connectors.spec import Specs
 from connectors.tracker.client import TrackerClient, navigate
 
@@ -105,12 +121,18 @@ def read_recommendations(
     clock: Callable[[], float] = time.time,
 ) -> Iterator[dict[str, Any] | SessionsCheckpoint]:
     """Records and, after each user, the stream's whole state as a ``SessionsCheckpoint``."""
-    users = recommendation_users(client, specs, options)
-    if not users:
-        return
     settings = getattr(client, "settings", None)
     if not isinstance(settings, ConnectionSettings):
         raise TypeError("the recommendations stream needs a PersonyzeClient (its settings)")
+    if not settings.record_recommendation_page_views:
+        raise SettingsError(
+            "record_recommendation_page_views: reading the recommendations stream records a "
+            "page view per configured user in your account; set this setting to true to "
+            "accept that, or do not select the stream"
+        )
+    users = recommendation_users(client, specs, options)
+    if not users:
+        return
     with TrackerClient(settings, sessions=sessions_of(state)) as tracker:
         for user in users:
             answer = tracker.send(

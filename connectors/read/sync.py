@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from connectors.read import Checkpoint, QueryClient, partitions, read_records, start_for
 from connectors.read.recommendations import SessionsCheckpoint, read_recommendations
 from connectors.read.streams import StreamDefinition, html_record
-from connectors.settings import ConnectionSettings
+from connectors.settings import MAX_UNIX_SECONDS, ConnectionSettings
 from connectors.spec import ObjectSpec, Specs
 
 RESUME = "resume"
@@ -97,13 +97,21 @@ def bookmark_of(stream: StreamDefinition, state: Mapping[str, Any] | None) -> An
     value = state.get(stream.cursor_field)
     if value is None:
         return None
-    if stream.spec.column(stream.cursor_field).type == "integer":
+    column = stream.spec.column(stream.cursor_field)
+    if column.type == "integer":
         if isinstance(value, str) and value.lstrip("-").isdigit():
-            return int(value)
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(
                 f"state of stream {stream.name}: {stream.cursor_field} must be an integer "
                 f"(unix seconds or an id), not {value!r}; reset the stream's state"
+            )
+        if column.format == "unix_seconds" and value > MAX_UNIX_SECONDS:
+            # a bookmark in milliseconds would read nothing and stay there forever
+            raise ValueError(
+                f"state of stream {stream.name}: {stream.cursor_field} {value} is too large for "
+                f"unix seconds (milliseconds?); set it to {value // 1000} or reset the "
+                "stream's state"
             )
     return value
 

@@ -8,6 +8,7 @@ user ids). May import: ``connectors.spec`` only.
 
 from connectors.settings.connection import ConnectionSettings, setting_values
 from connectors.settings.values import (
+    MAX_UNIX_SECONDS,
     SettingsError,
     checked_base_url,
     is_loopback,
@@ -17,6 +18,7 @@ from connectors.settings.values import (
 )
 
 __all__ = [
+    "MAX_UNIX_SECONDS",
     "ConnectionSettings",
     "SettingsError",
     "checked_base_url",

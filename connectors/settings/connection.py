@@ -1,7 +1,8 @@
 """Connection settings shared by every adapter, validated against ``specs/connection.json``.
 
 Adapters hand their raw config (Airbyte config, Singer config, Meltano settings) to
-``ConnectionSettings.from_config``; keys they add for themselves are ignored here. Every problem
+``ConnectionSettings.from_config``; a key that is neither a setting nor one the frameworks add
+for themselves (``connectors.settings.known_keys``) fails with a "did you mean". Every problem
 is a ``SettingsError`` whose message starts with the setting's name and says what to do. The API
 key is never part of a message or a repr.
 """
@@ -13,8 +14,9 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from connectors.settings.known_keys import unknown_keys_problem
 from connectors.settings.values import (
     SettingsError,
     checked_base_url,
@@ -28,6 +30,11 @@ from connectors.spec.models import ConnectionSpec, Setting
 _FIELDS = frozenset(
     ("api_key", "base_url", "start_date", "request_timeout", "max_retries", "max_concurrency")
 )
+Side = Literal["read", "write"]
+_USED_BY: dict[Side, str] = {
+    "read": "the readers, source-personyze and tap-personyze",
+    "write": "the writers, target-personyze and destination-personyze",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class ConnectionSettings:
     recommendation_user_ids: tuple[int, ...] = ()
     recommendation_user_list_id: int | None = None
     recommendation_document: str = "Default"
+    # The user's consent to the recommendations stream's writes (connectors/read/selection.py).
+    record_recommendation_page_views: bool = False
 
     def __post_init__(self) -> None:
         # Enforced here too so that a directly constructed instance cannot bypass the https rule.
@@ -58,16 +67,25 @@ class ConnectionSettings:
             f"lookback_window_days={self.lookback_window_days!r}, "
             f"recommendation_user_ids={self.recommendation_user_ids!r}, "
             f"recommendation_user_list_id={self.recommendation_user_list_id!r}, "
-            f"recommendation_document={self.recommendation_document!r})"
+            f"recommendation_document={self.recommendation_document!r}, "
+            f"record_recommendation_page_views={self.record_recommendation_page_views!r})"
         )
 
     __str__ = __repr__
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any], *, spec: ConnectionSpec | None = None
+        cls,
+        config: Mapping[str, Any],
+        *,
+        spec: ConnectionSpec | None = None,
+        side: Side | None = None,
     ) -> ConnectionSettings:
-        """Validate ``config`` against the settings of connection.json (defaults applied)."""
+        """Validate ``config`` against the settings of connection.json (defaults applied).
+        ``side``: the settings of the other side are refused too (a reader given ``dry_run``);
+        None accepts both sides' settings."""
+        spec = spec or default_specs().connection
+        check_keys(config, spec, side)
         values = setting_values(config, spec=spec)
         missing = _FIELDS - values.keys()
         if missing:
@@ -85,7 +103,21 @@ class ConnectionSettings:
             ),
             recommendation_user_list_id=_optional_int(values.get("recommendation_user_list_id")),
             recommendation_document=str(values.get("recommendation_document") or "Default"),
+            record_recommendation_page_views=bool(values.get("record_recommendation_page_views")),
         )
+
+
+def check_keys(config: Mapping[str, Any], spec: ConnectionSpec, side: Side | None) -> None:
+    """A SettingsError naming each key of ``config`` that is no setting of ``side``."""
+    mine = [s.name for s in spec.settings if side is None or side in s.applies_to]
+    other: dict[str, str] = {}
+    if side is not None:
+        for s in spec.settings:
+            if s.name not in mine:
+                other[s.name] = _USED_BY["write" if side == "read" else "read"]
+    problem = unknown_keys_problem(config, mine, other)
+    if problem is not None:
+        raise SettingsError(problem)
 
 
 def setting_values(

@@ -16,7 +16,7 @@ class SettingsError(ValueError):
 
 
 # Unix seconds have 10 digits until the year 2286; more digits almost always means milliseconds.
-_MAX_UNIX_SECONDS = 9_999_999_999
+MAX_UNIX_SECONDS = 9_999_999_999
 _START_DATE_HINT = "use e.g. 2024-01-01 or 1704067200"
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
@@ -70,7 +70,7 @@ def parse_start_date(value: str | int | None) -> int | None:
     if isinstance(value, int):
         if value < 0:
             raise SettingsError(f"start_date: {value} is before 1970; {_START_DATE_HINT}")
-        if value > _MAX_UNIX_SECONDS:
+        if value > MAX_UNIX_SECONDS:
             raise SettingsError(
                 f"start_date: {value} is too large for unix seconds (milliseconds?); "
                 f"{_START_DATE_HINT}"

@@ -164,8 +164,10 @@ def settings_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Connect
         try:
             key = args.api_key_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
+            # the path is not repeated: it may be the key itself, given by mistake
             raise CliError(
-                f"cannot read --api-key-file {args.api_key_file}: {exc.strerror}"
+                f"cannot read the file given to --api-key-file ({exc.strerror}); give the path "
+                "of a file that holds the key, or set PERSONYZE_API_KEY"
             ) from None
     if not key:
         raise CliError("no API key: set PERSONYZE_API_KEY or use --api-key-file")

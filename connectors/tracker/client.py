@@ -6,8 +6,11 @@ The answer holds the actions to present; the variable part of each action's cont
 ``data[content_param]`` and the constant wrapper (``content_begin``/``content_end``) comes
 from ``/rest/actions``, fetched once per client (api §5.4).
 
-Errors (api §7.6): 500 means the tracker refused the request and its plain-text body is the
-message (``TrackerError``, never retried: resending would not change the answer); 401 is a
+Errors (api §7.6): a 500 whose plain-text body is the tracker's reason is a refusal
+(``TrackerError``, never retried: resending would not change the answer); a 500 that names no
+reason (empty, an HTML page, ``Internal server error``: ``connectors.tracker.refusals``) is a
+server failure, retried like a 503 when the request may safely apply twice (``resend_lost``)
+and otherwise raised as ``OutcomeUnknown``, never resent blindly; 401 is a
 ``ConfigurationError``; 503, other 5xx and network failures are retried with backoff. The
 core client retries every 5xx, so the tracker sends through its own client with retries off
 and keeps the retry loop here.
@@ -59,6 +62,7 @@ from connectors.tracker.commands import (
     command,
     navigate,
 )
+from connectors.tracker.refusals import is_refusal
 
 __all__ = [
     "DOCUMENT_URN",
@@ -233,14 +237,25 @@ class TrackerClient:
                     raise
                 error = exc
             if method == "POST" and error.status == 500:
-                text = (error.body or "").strip()
-                raise TrackerError(
-                    text or "tracker-v1 refused the request (HTTP 500 without a message)",
-                    object=PATH,
-                    operation="write",
-                    status=500,
-                    body=error.body,
-                ) from None
+                if is_refusal(error.body):
+                    raise TrackerError(
+                        (error.body or "").strip(),
+                        object=PATH,
+                        operation="write",
+                        status=500,
+                        body=error.body,
+                    ) from None
+                if not resend_lost:
+                    raise OutcomeUnknown(
+                        f"Personyze {PATH} failed with HTTP 500 and no reason "
+                        f"({(error.body or '').strip()[:80]!r}): the server may have applied "
+                        "some of the commands, so they were not resent; check the account "
+                        "before sending them again",
+                        object=PATH,
+                        operation="write",
+                        status=500,
+                        body=error.body,
+                    ) from None
             delay = full_jitter(attempt, self._rng)
             elapsed = time.monotonic() - started
             if attempt > self._max_retries or elapsed + delay > RETRY_BUDGET:

@@ -11,14 +11,12 @@ from typing import Any
 
 from connectors.api.client import PersonyzeClient
 from connectors.api.query import Query
+from connectors.read.selection import offered
 from connectors.read.streams import StreamDefinition, discover
 from connectors.read.sync import ReadOptions, StateUpdate, read_stream
 from connectors.settings import ConnectionSettings
 from connectors.spec import ObjectSpec, Specs, default_specs
 from personyze_sandbox.process import RunningSandbox, running_sandbox
-
-# tracker user ids whose recommendations the demo fetches (they are demo users)
-DEMO_TRACKER_USERS = [5, 42, 1337]
 
 
 def summarise_stream(
@@ -50,23 +48,21 @@ def summarise_stream(
 def summarise_endpoint(client: PersonyzeClient, spec: ObjectSpec) -> str:
     if spec.kind == "account":
         return f"account {client.get(Query(spec.path))}"
+    if spec.kind == "recommendations":
+        return "not read by default: every read is a page view (record_recommendation_page_views)"
     return f"{'/'.join(spec.methods)} endpoint, holds no rows"
 
 
 def print_summary(sb: RunningSandbox, concurrency: int = 4) -> None:
-    """One line per object of the sandbox, read through the client and the core sync."""
+    """One line per object of the sandbox, read through the client and the core sync: the
+    streams a reader offers by default, which leave the account unchanged."""
     specs = default_specs()
     settings = ConnectionSettings.from_config(
-        {
-            "api_key": sb.api_key,
-            "base_url": sb.base_url,
-            "max_concurrency": concurrency,
-            "recommendation_user_ids": DEMO_TRACKER_USERS,
-        }
+        {"api_key": sb.api_key, "base_url": sb.base_url, "max_concurrency": concurrency}
     )
     began = time.monotonic()
     with PersonyzeClient(settings) as client:
-        streams = {s.name: s for s in discover(client, specs)}
+        streams = {s.name: s for s in offered(discover(client, specs), settings)}
         options = ReadOptions.from_settings(settings)
         for name in sorted(specs.objects):
             if name in streams:

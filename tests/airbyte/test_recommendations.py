@@ -21,7 +21,9 @@ def sessions(output: protocol.Output) -> dict[str, Any]:
 
 
 def test_recommendations_records_and_sessions(fresh_sandbox: RunningSandbox) -> None:
-    config = sandbox_config(fresh_sandbox, recommendation_user_ids=USERS)
+    config = sandbox_config(
+        fresh_sandbox, recommendation_user_ids=USERS, record_recommendation_page_views=True
+    )
     discovered = protocol.run("discover", config).catalog()
     catalog = protocol.configured_catalog(discovered, ["recommendations"])
     first = protocol.run("read", config, catalog=catalog)

@@ -130,7 +130,7 @@ def test_the_key_comes_from_the_environment_or_a_file(
         ([], {"PERSONYZE_API_KEY": new_api_key()}, "HTTP 401"),
         ([], {"PERSONYZE_TRACKER_USER_ID": "12x"}, "is not a tracker user id"),
         ([], {"PERSONYZE_BASE_URL": "http://example.com/rest"}, "base_url"),
-        (["--api-key-file", "/nonexistent/key"], {}, "cannot read --api-key-file"),
+        (["--api-key-file", "/nonexistent/key"], {}, "cannot read the file given to --api-"),
     ],
 )
 def test_errors_are_one_line_and_exit_1(
@@ -144,6 +144,22 @@ def test_errors_are_one_line_and_exit_1(
     assert message in lines[0]
     assert "Traceback" not in result.stderr
     assert env.get("PERSONYZE_API_KEY", sandbox.api_key) not in result.stderr
+
+
+def test_a_key_given_as_the_key_file_is_never_echoed(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # the key pasted where the path of the file holding it belongs
+    result = run(
+        sandbox,
+        "--api-key-file",
+        sandbox.api_key,
+        tmp_path=tmp_path,
+        env={"PERSONYZE_API_KEY": ""},
+    )
+    assert result.returncode == 1
+    assert sandbox.api_key not in result.stderr + result.stdout
+    assert "cannot read the file given to --api-key-file" in result.stderr
 
 
 def test_the_console_script_is_installed() -> None:

@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from connectors.api.client import PersonyzeClient
-from connectors.api.errors import ConfigurationError
+from connectors.api.errors import ConfigurationError, OutcomeUnknown
 from connectors.api.query import Query, all_of, cond
 from connectors.read.streams import discover
 from connectors.read.sync import ReadOptions, StateUpdate, read_stream
-from connectors.settings import ConnectionSettings
+from connectors.settings import ConnectionSettings, SettingsError
 from connectors.spec import default_specs
 from connectors.tracker.client import TrackerClient, TrackerError, command, navigate
 from personyze_sandbox.dataset import load_dataset
@@ -31,6 +31,9 @@ pytestmark = pytest.mark.integration
 SPECS = default_specs()
 HOME = navigate("Default")
 FAULT_SEED = 13  # FaultPlan(0.5, 13) answers the first request 503 and the second normally
+# FaultPlan(0.5, 4) answers the first request 500 'Internal server error' (a server failure,
+# not a tracker refusal) and the second normally
+FAULT_500_SEED = 4
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +220,7 @@ def test_a_failing_batch_applies_nothing_and_raises_the_text(sandbox: RunningSan
     assert str(err.value) == "Command 2: products row not found by internal_id=NOPE"
     assert err.value.status == 500
     assert _rows(sandbox, user) == []
+    assert tracker.stats.requests_sent == 1  # a refusal is not retried
 
 
 def test_a_bad_key_is_a_401_configuration_error(sandbox: RunningSandbox) -> None:
@@ -238,11 +242,32 @@ def test_a_503_is_retried() -> None:
         assert tracker.stats.requests_sent == 2
 
 
+def test_a_500_that_names_no_reason_is_retried_when_resending_is_safe() -> None:
+    with (
+        running_sandbox("empty", seed=FAULT_500_SEED, fault_rate=0.5) as sb,
+        _tracker(sb) as tracker,
+    ):
+        answer = tracker.send(9, [HOME], resend_lost=True)
+        assert answer.session_id is not None
+        assert tracker.stats.requests_sent == 2
+
+
+def test_a_500_that_names_no_reason_is_never_resent_blindly() -> None:
+    with (
+        running_sandbox("empty", seed=FAULT_500_SEED, fault_rate=0.5) as sb,
+        _tracker(sb) as tracker,
+    ):
+        with pytest.raises(OutcomeUnknown) as err:
+            tracker.send(9, [HOME])
+        assert tracker.stats.requests_sent == 1
+    assert "not resent" in str(err.value) and "Internal server error" in str(err.value)
+
+
 # ---------------------------------------------------------------- the recommendations stream
 
 
 def _sync(sb: RunningSandbox, state: Any, **config: Any) -> tuple[list[dict[str, Any]], Any]:
-    settings = _settings(sb, **config)
+    settings = _settings(sb, **{"record_recommendation_page_views": True, **config})
     with PersonyzeClient(settings) as client:
         (stream,) = [s for s in discover(client, SPECS) if s.name == "recommendations"]
         items = list(read_stream(client, SPECS, stream, state, ReadOptions.from_settings(settings)))
@@ -292,3 +317,11 @@ def test_the_stream_reads_the_members_of_a_user_list(sandbox: RunningSandbox) ->
 def test_without_users_the_stream_emits_nothing(sandbox: RunningSandbox) -> None:
     assert _sync(sandbox, None) == ([], None)
     assert _sync(sandbox, {"sessions": {"1": "1 x"}}) == ([], None)
+
+
+def test_without_the_opt_in_the_stream_refuses_to_read(sandbox: RunningSandbox) -> None:
+    users = [3_000_013]
+    with pytest.raises(SettingsError) as err:
+        _sync(sandbox, None, recommendation_user_ids=users, record_recommendation_page_views=False)
+    assert str(err.value).startswith("record_recommendation_page_views: ")
+    assert _rows(sandbox, users[0]) == []

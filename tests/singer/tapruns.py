@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter
 from contextlib import redirect_stdout
@@ -21,6 +24,21 @@ from tap_personyze import TapPersonyze
 
 SPECS = default_specs()
 Row = dict[str, Any]
+TAP = str(Path(sys.executable).with_name("tap-personyze"))
+
+
+def tap_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``tap-personyze`` as Meltano runs it, without any TAP_PERSONYZE_* of this environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TAP_PERSONYZE_")}
+    return subprocess.run(
+        [TAP, *args], capture_output=True, text=True, env={**clean, **(env or {})}, timeout=timeout
+    )
+
+
+def messages_of(stdout: str) -> TapRun:
+    return TapRun([json.loads(line) for line in stdout.splitlines() if line.strip()])
 
 
 class FastRetryTap(TapPersonyze):
@@ -64,16 +82,31 @@ def run_tap(
     state_every: int | None = None,
     tap_class: type[TapPersonyze] = FastRetryTap,
 ) -> TapRun:
-    """One sync of the selected streams (all when None), its Singer messages parsed."""
-    tap = tap_class(config=config, state=copy.deepcopy(state or {}), parse_env_config=False)
+    """One sync of the named streams (those selected by default when None), its Singer
+    messages parsed. Named streams are selected in a catalog, as Meltano would pass it."""
+    catalog = None
+    if streams is not None:
+        discovered = tap_class(config=config, parse_env_config=False).catalog_dict
+        catalog = selected_catalog(discovered, streams)
+    tap = tap_class(
+        config=config, state=copy.deepcopy(state or {}), catalog=catalog, parse_env_config=False
+    )
     for stream in tap.streams.values():
-        stream.selected = streams is None or stream.name in streams
         if state_every is not None:
             stream.STATE_MSG_FREQUENCY = state_every
     out = io.StringIO()
     with redirect_stdout(out):
         tap.sync_all()
     return TapRun([json.loads(line) for line in out.getvalue().splitlines() if line.strip()])
+
+
+def selected_catalog(catalog: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+    """``catalog`` with exactly ``streams`` selected."""
+    catalog = copy.deepcopy(catalog)
+    for entry in catalog["streams"]:
+        root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
+        root["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
 
 
 def table_specs() -> list[ObjectSpec]:

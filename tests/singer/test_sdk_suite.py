@@ -35,7 +35,9 @@ SANDBOX = _RESOURCES.enter_context(running_sandbox("demo", scale=1, seed=7))
 CONFIG = {
     "api_key": SANDBOX.api_key,
     "base_url": SANDBOX.base_url,
-    "recommendation_user_ids": [22, 32],  # without users the recommendations stream is empty
+    # configured, but without record_recommendation_page_views the writing stream is not
+    # offered: the suite reads the shared sandbox and must leave it unchanged
+    "recommendation_user_ids": [22, 32],
 }
 SUITE = SuiteConfig(max_records_limit=150)
 

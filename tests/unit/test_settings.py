@@ -26,10 +26,8 @@ def test_defaults_come_from_connection_json() -> None:
     assert s.start_date is None
 
 
-def test_numbers_as_numeric_strings_and_unknown_keys_ignored() -> None:
-    s = settings(
-        request_timeout="12.5", max_retries=" 3 ", max_concurrency=8.0, adapter_option=True
-    )
+def test_numbers_as_numeric_strings_and_framework_keys_ignored() -> None:
+    s = settings(request_timeout="12.5", max_retries=" 3 ", max_concurrency=8.0, stream_maps={})
     assert (s.request_timeout, s.max_retries, s.max_concurrency) == (12.5, 3, 8)
     assert isinstance(s.max_retries, int)
 
