@@ -4,7 +4,8 @@ Records and state come from the core (``connectors.read.sync.read_stream``); thi
 them onto singer-sdk:
 
 - incremental streams keep the SDK's bookmark shape, ``{"replication_key": <cursor>,
-  "replication_key_value": <int>}``, written from the core's ``StateUpdate`` values and never
+  "replication_key_value": <int>}``, plus the core's digests of the rows already emitted at the
+  bookmark (``"emitted_row_digests"``), written from the core's ``StateUpdate`` values and never
   from records: a core update is yielded only after every record it covers, so a STATE message
   never runs ahead of the RECORD messages before it (the SDK's per-record bookmarking is off);
 - the starting value is the core's (``start_for``): an ISO ``start_date`` is normalised to unix
@@ -25,7 +26,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from connectors.api.client import PersonyzeClient
 from connectors.read import start_for
 from connectors.read.streams import StreamDefinition
-from connectors.read.sync import ReadOptions, StateUpdate, bookmark_of, read_stream
+from connectors.read.sync import DIGESTS, ReadOptions, StateUpdate, bookmark_of, read_stream
 from connectors.settings import ConnectionSettings
 from connectors.spec import Specs
 
@@ -134,6 +135,8 @@ class PersonyzeStream(Stream):
             )
             return None
         core_state = {cursor: state[BOOKMARK_VALUE]}
+        if DIGESTS in state:
+            core_state[DIGESTS] = state[DIGESTS]
         try:
             bookmark_of(self.definition, core_state)
         except ValueError as exc:
@@ -149,6 +152,7 @@ class PersonyzeStream(Stream):
         elif self._keeps_bookmarks and cursor in value:
             state[BOOKMARK_KEY] = cursor
             state[BOOKMARK_VALUE] = value[cursor]
+            state[DIGESTS] = value.get(DIGESTS, [])
         else:
             return
         self.state_manager.is_flushed = False

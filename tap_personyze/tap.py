@@ -91,7 +91,8 @@ class TapPersonyze(Tap):
         return problems
 
     def discover_streams(self) -> list[PersonyzeStream]:
-        if self.settings is None:
+        # Given a catalog (--catalog), its schemas are used: nothing is sampled.
+        if self.settings is None or self.input_catalog is not None:
             definitions = discover(None, SPECS)
         else:
             with self.new_client() as client:

@@ -66,20 +66,46 @@ class FixedWindows:
 
 class AdaptiveWindows:
     """``[low, high]`` cut into windows of about ``target_rows`` rows each, the width adjusted
-    (at most fourfold per step) from the row density of each finished window."""
+    (at most fourfold per step) from the row density of each finished window.
 
-    def __init__(self, low: int, high: int, width: int, target_rows: int) -> None:
+    ``first`` is the end of a first window whose size is known (from a probe). Once what is
+    left of the range fits in ``workers`` windows, it is cut into ``workers`` equal ones, so
+    that the last windows finish together instead of leaving workers idle at the end.
+    """
+
+    def __init__(
+        self,
+        low: int,
+        high: int,
+        width: int,
+        target_rows: int,
+        *,
+        first: int | None = None,
+        workers: int = 1,
+    ) -> None:
         self._next = low
         self._high = high
         self._width = max(1, width)
         self._target = target_rows
+        self._first = first
+        self._workers = max(1, workers)
+        self._tail: int | None = None
         self._lock = threading.Lock()
 
     def take(self) -> Window | None:
         with self._lock:
             if self._next > self._high:
                 return None
-            window = (self._next, min(self._high, self._next + self._width - 1))
+            width = self._width
+            if self._first is not None:
+                width, self._first = self._first - self._next + 1, None
+            else:
+                left = self._high - self._next + 1
+                if self._tail is None and left <= width * self._workers:
+                    self._tail = max(1, -(-left // self._workers))
+                if self._tail is not None:
+                    width = min(width, self._tail)
+            window = (self._next, min(self._high, self._next + max(1, width) - 1))
             self._next = window[1] + 1
             return window
 
