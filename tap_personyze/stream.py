@@ -152,7 +152,10 @@ class PersonyzeStream(Stream):
         elif self._keeps_bookmarks and cursor in value:
             state[BOOKMARK_KEY] = cursor
             state[BOOKMARK_VALUE] = value[cursor]
-            state[DIGESTS] = value.get(DIGESTS, [])
+            if value.get(DIGESTS):
+                state[DIGESTS] = value[DIGESTS]
+            else:
+                state.pop(DIGESTS, None)
         else:
             return
         self.state_manager.is_flushed = False

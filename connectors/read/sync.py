@@ -132,7 +132,7 @@ def _read_incremental(
     last = bookmark
     current: dict[str, Any] | None = None
     if bookmark is not None:
-        current = {cursor: bookmark, DIGESTS: digests_of(dict(state or {}), DIGESTS)}
+        current = _state(cursor, bookmark, digests_of(dict(state or {}), DIGESTS))
     items = read_records(
         client,
         spec,
@@ -151,7 +151,7 @@ def _read_incremental(
                     while window and isinstance(keep, int) and window[0][0] < keep:
                         window.popleft()
                     digests = sorted(d for _, d in window)
-                current = {cursor: last, DIGESTS: digests}
+                current = _state(cursor, last, digests)
                 yield StateUpdate(current)
             continue
         if lookback or (emitted and _key(item, cursor) == bookmark):
@@ -163,6 +163,11 @@ def _read_incremental(
         yield item
     if current is not None:
         yield StateUpdate(current)
+
+
+def _state(cursor: str, bookmark: Any, digests: list[str]) -> dict[str, Any]:
+    """No digests and an empty list mean the same (nothing to skip): keep the state small."""
+    return {cursor: bookmark, DIGESTS: digests} if digests else {cursor: bookmark}
 
 
 def _key(row: Mapping[str, Any], cursor: str) -> Any:

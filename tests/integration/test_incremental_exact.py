@@ -228,7 +228,10 @@ def test_a_state_holding_only_the_bookmark_still_works(
         if adapter == "airbyte":
             old[stream]["stream"]["stream_state"] = {cursor(stream): mark}
         else:
-            old["bookmarks"][stream] = {"replication_key": cursor(stream), "replication_key_value": mark}
+            old["bookmarks"][stream] = {
+                "replication_key": cursor(stream),
+                "replication_key_value": mark,
+            }
     second, _ = sync(old)
     for stream in ("products_interactions", "users"):
         mark = bookmark(stream, state, adapter)

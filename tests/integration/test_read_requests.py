@@ -91,7 +91,9 @@ def tap_catalog(sb: RunningSandbox, streams: list[str]) -> dict[str, Any]:
 
 def test_airbyte_incremental_sync_without_change(logged: tuple[RunningSandbox, Path]) -> None:
     sb, log = logged
-    catalog = protocol.configured_catalog(protocol.run("discover", config(sb)).catalog(), INCREMENTAL)
+    catalog = protocol.configured_catalog(
+        protocol.run("discover", config(sb)).catalog(), INCREMENTAL
+    )
     first = protocol.run("read", config(sb), catalog=catalog)
     assert not first.errors()
     before = lines(log)
