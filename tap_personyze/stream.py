@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers._state import write_starting_replication_value
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
@@ -60,6 +61,9 @@ class PersonyzeStream(Stream):
     is_sorted = True
     # A STATE message at least every this many records (and after each stream).
     STATE_MSG_FREQUENCY = 1000
+    # Records are decoded JSON, already of the types the schema names; converting each value
+    # (the SDK's default) cost more than writing the record.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: Tap, definition: StreamDefinition, specs: Specs) -> None:
         super().__init__(tap, schema=definition.json_schema, name=definition.name)

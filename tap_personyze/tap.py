@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
@@ -61,6 +62,8 @@ class TapPersonyze(Tap):
     ]
 
     settings: ConnectionSettings | None = None
+    # The SDK's msgspec writer: several times faster than its default (simplejson) writer.
+    message_writer_class = MsgSpecWriter
 
     @classmethod
     def builtin_config_jsonschema(cls) -> dict[str, Any]:
