@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
-from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers._state import write_starting_replication_value
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
 from connectors.api.client import PersonyzeClient
