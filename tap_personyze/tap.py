@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
@@ -26,6 +25,7 @@ from tap_personyze.settings import (
     schema_problems,
 )
 from tap_personyze.stream import InvalidState, PersonyzeStream
+from tap_personyze.writer import SingerWriter
 
 SPECS = default_specs()
 # httpx logs every request at INFO: thousands of lines per sync. The core client logs retries.
@@ -62,8 +62,9 @@ class TapPersonyze(Tap):
     ]
 
     settings: ConnectionSettings | None = None
-    # The SDK's msgspec writer: several times faster than its default (simplejson) writer.
-    message_writer_class = MsgSpecWriter
+    # The SDK's msgspec writer (several times faster than its simplejson default), flushing
+    # at STATE and SCHEMA messages rather than after every record.
+    message_writer_class = SingerWriter
 
     @classmethod
     def builtin_config_jsonschema(cls) -> dict[str, Any]:

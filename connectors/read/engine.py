@@ -197,10 +197,12 @@ def _plan_rest(
     density = answers.get("density")
     if density is None or end is None:
         return None, end
-    # The first window holds the first 1000 rows (its first page is the page already read).
+    # The first window holds the first 1000 rows (its first page is the page already read);
+    # their span from the first row's key (not from `low`, which may be the floor 0) sizes
+    # the next windows.
     first_end = min(max(int(density), page_end), end)
     target = WINDOW_ROWS
-    width = (first_end - low + 1) * target // PROBE_ROWS
+    width = (first_end - int(first[0][key]) + 1) * target // PROBE_ROWS
     return AdaptiveWindows(low, end, width, target, first=first_end, workers=concurrency), end
 
 

@@ -152,6 +152,8 @@ def scan(
             tail = (last, tuple(sorted(digests)))
             yield Checkpoint(last, tail[1])
             new_lower = Bound(last, inclusive=False)
+        if upper is not None and new_lower == Bound(upper, inclusive=False):
+            return  # the range is done: its checkpoint at `upper` was just yielded
         if new_lower == lower:
             raise NoProgress(
                 f"Personyze {plan.object} read made no progress on {column} at {last!r}: "
