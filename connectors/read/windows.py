@@ -66,7 +66,7 @@ class FixedWindows:
 
 class AdaptiveWindows:
     """``[low, high]`` cut into windows of about ``target_rows`` rows each, the width adjusted
-    (at most fourfold per step) from the row density of each finished window.
+    (at most halved twice or doubled per step) from the row density of each finished window.
 
     ``first`` is the end of a first window whose size is known (from a probe). Once what is
     left of the range fits in ``workers`` windows, it is cut into ``workers`` equal ones, so
@@ -113,7 +113,9 @@ class AdaptiveWindows:
         span = window[1] - window[0] + 1
         wanted = span * self._target // max(rows, 1)
         with self._lock:
-            self._width = max(1, min(wanted, self._width * 4), self._width // 4)
+            # Narrow fast, widen slowly: a window far denser than its width expects keeps a
+            # worker (and the windows behind it) waiting, one that is too sparse costs a page.
+            self._width = max(1, min(wanted, self._width * 2), self._width // 4)
 
 
 @dataclass
