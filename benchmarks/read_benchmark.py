@@ -136,8 +136,10 @@ def measure(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> dic
     with out.open("wb") as stdout, (out.with_suffix(".err")).open("wb") as stderr:
         proc = subprocess.Popen(cmd, env=env or child_env(), stdout=stdout, stderr=stderr)
 
-        def watch() -> None:
-            while proc.poll() is None and not first:
+        ended = threading.Event()
+
+        def watch() -> None:  # never polls the child: os.wait4 below must reap it
+            while not ended.is_set() and not first:
                 if out.stat().st_size > 0:
                     first.append(time.monotonic() - began)
                 time.sleep(0.005)
@@ -146,6 +148,7 @@ def measure(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> dic
         watcher.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.monotonic() - began
+        ended.set()
         proc.returncode = os.waitstatus_to_exitcode(status)
         watcher.join()
     if proc.returncode != 0:

@@ -25,17 +25,17 @@ from connectors.read.keyset import (
     page_rows,
     scan,
 )
-from connectors.read.windows import AdaptiveWindows, Window, run_windows
+from connectors.read.windows import ProbedWindows, Window, run_windows
 from connectors.spec.loader import Specs, default_specs
 from connectors.spec.models import ApiLimits, ObjectSpec
 
 DAY = 86_400
-# Rows per concurrent window: every window ends with a page that is not full, so a window of
-# 20 pages costs about 2.5% more requests than one keyset loop; the last windows are split
-# between the workers (see AdaptiveWindows), so that they finish together.
-WINDOW_ROWS = 1000
-# The density probe reads the key of this row (offset + 1 may not exceed 1000, api §4.7).
-PROBE_ROWS = 1000
+# Pages per concurrent window. A window ends at the key a probe reads WINDOW_PAGES pages of new
+# rows after its start (at most the 1000th row: offset + 1 may not exceed 1000, api §4.7):
+# 980 rows, as a page re-reads the last key of the one before (999 on a unique key, paged on
+# '>'), so that the window's last page is short by one row and ends it, and the window costs
+# its pages and its probe, about 5% more requests than one keyset loop over the same rows.
+WINDOW_PAGES = 20
 
 
 def read_records(
@@ -97,10 +97,14 @@ def read_records(
         if isinstance(low, int):
             low, lower = low + 1, Bound(low + 1, inclusive=True)
     first = page_rows(client.get(page_query(plan, prefix, key, lower, end)))
-    windows: AdaptiveWindows | None = None
+    windows: ProbedWindows | None = None
     if len(first) == plan.page_size and integer and (snapshot or concurrency > 1):
         assert isinstance(low, int) and (end is None or isinstance(end, int))
-        windows, end = _plan_rest(client, spec, prefix, low, end, first, concurrency)
+        unique = key in plan.unique
+        window_rows = (
+            WINDOW_PAGES * plan.page_size - 1 if unique else WINDOW_PAGES * (plan.page_size - 1)
+        )
+        windows, end = _plan_rest(client, spec, prefix, low, end, first, concurrency, window_rows)
     items: Iterator[Item]
     if windows is None:
         items = scan(
@@ -131,6 +135,8 @@ def read_records(
         close = getattr(items, "close", None)
         if close is not None:
             close()
+        if windows is not None:
+            windows.close()
 
 
 def start_for(
@@ -178,32 +184,35 @@ def _plan_rest(
     end: int | None,
     first: list[Row],
     concurrency: int,
-) -> tuple[AdaptiveWindows | None, int | None]:
+    window_rows: int,
+) -> tuple[ProbedWindows | None, int | None]:
     """After a full first page: the end of the read (the current maximum, unless given) and,
-    with ``concurrency`` above 1, windows sized from the key of the 1000th row (None when
-    fewer rows are left than that). Both probes go out together."""
+    with ``concurrency`` above 1, windows of ``window_rows`` rows each (None when fewer rows
+    are left than that). The first two probes go out together."""
     key = spec.read.key
     assert key is not None
     probes: dict[str, Query] = {}
     if end is None:
         probes["end"] = _probe(spec, prefix, key, low, offset=0, descending=True)
     if concurrency > 1:
-        probes["density"] = _probe(spec, prefix, key, low, offset=PROBE_ROWS - 1)
+        probes["window"] = _probe(spec, prefix, key, low, offset=window_rows - 1)
     answers = _get_all(client, probes)
     page_end = int(first[-1][key])
-    if "end" in answers:
-        top = answers["end"]
-        end = page_end if top is None else max(int(top), page_end)
-    density = answers.get("density")
-    if density is None or end is None:
+    if "end" in probes:  # no row found: they went away since the page; the page ends it
+        end = max(int(answers["end"]), page_end) if "end" in answers else page_end
+    window = answers.get("window")
+    if window is None or end is None:
         return None, end
-    # The first window holds the first 1000 rows (its first page is the page already read);
-    # their span from the first row's key (not from `low`, which may be the floor 0) sizes
-    # the next windows.
-    first_end = min(max(int(density), page_end), end)
-    target = WINDOW_ROWS
-    width = (first_end - int(first[0][key]) + 1) * target // PROBE_ROWS
-    return AdaptiveWindows(low, end, width, target, first=first_end, workers=concurrency), end
+
+    def window_end(start: int) -> int | None:
+        query = _probe(spec, prefix, key, start, offset=window_rows - 1)
+        found = _get_all(client, {"window": query}).get("window")
+        return int(found) if found is not None else None
+
+    # The first window's first page is the page already read.
+    first_end = min(max(int(window), page_end), end)
+    windows = ProbedWindows(low, end, window_end, first=first_end, ahead=2 * concurrency)
+    return windows, end
 
 
 def _probe(

@@ -72,8 +72,9 @@ def test_concurrent_windows_cost_few_requests_beyond_the_pages() -> None:
     sequential, concurrent = FakeApi(data), FakeApi(data)
     assert len(rows_of(list(read(sequential, make_spec(), concurrency=1)))) == 20_000
     assert len(rows_of(list(read(concurrent, make_spec(), concurrency=8)))) == 20_000
-    # windows of about 1,000 rows each end with a page that is not full: at most ~5% more
-    assert concurrent.requests <= sequential.requests * 1.05 + 2, (
+    # a window of about 1,000 rows costs one probe beyond its pages, and its last page may be
+    # short by more than a row where keys tie: at most 10% more requests
+    assert concurrent.requests <= sequential.requests * 1.10 + 2, (
         sequential.requests,
         concurrent.requests,
     )
