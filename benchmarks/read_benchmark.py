@@ -138,11 +138,20 @@ def measure(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> dic
 
         ended = threading.Event()
 
+        peak: list[int] = [0]
+
         def watch() -> None:  # never polls the child: os.wait4 below must reap it
-            while not ended.is_set() and not first:
-                if out.stat().st_size > 0:
+            status = Path(f"/proc/{proc.pid}/status")
+            while not ended.is_set():
+                if not first and out.stat().st_size > 0:
                     first.append(time.monotonic() - began)
-                time.sleep(0.005)
+                try:  # the child's own peak (wait4's counts the parent's image it forked from)
+                    for line in status.read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            peak[0] = max(peak[0], int(line.split()[1]))
+                except (OSError, ValueError):
+                    pass
+                time.sleep(0.01)
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
@@ -158,7 +167,7 @@ def measure(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> dic
         "seconds": seconds,
         "first_output_s": first[0] if first else seconds,
         "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": peak[0] / 1024,
     }
 
 
