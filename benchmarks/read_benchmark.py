@@ -16,17 +16,12 @@ This is not a test: nothing here asserts on time.
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-import sysconfig
 import tempfile
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -35,6 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from read_measure import (  # benchmarks/ is on sys.path when run as a script
+    child_env,
+    compile_bytecode,
+    measure,
+    per_object,
+    process_cpu,
+    requests_in,
+)
 
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 
@@ -112,63 +115,6 @@ class Bench:
             )
         )
         return path
-
-
-def child_env() -> dict[str, str]:
-    """The environment a user's shell gives: stdout buffered as Python's default."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-
-
-def requests_in(log: Path) -> int:
-    with log.open("rb") as fh:
-        return sum(1 for _ in fh)
-
-
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def measure(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> dict[str, float]:
-    """Seconds, seconds to the first byte of output, CPU seconds and peak RSS of one child."""
-    first: list[float] = []
-    began = time.monotonic()
-    with out.open("wb") as stdout, (out.with_suffix(".err")).open("wb") as stderr:
-        proc = subprocess.Popen(cmd, env=env or child_env(), stdout=stdout, stderr=stderr)
-
-        ended = threading.Event()
-
-        peak: list[int] = [0]
-
-        def watch() -> None:  # never polls the child: os.wait4 below must reap it
-            status = Path(f"/proc/{proc.pid}/status")
-            while not ended.is_set():
-                if not first and out.stat().st_size > 0:
-                    first.append(time.monotonic() - began)
-                try:  # the child's own peak (wait4's counts the parent's image it forked from)
-                    for line in status.read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            peak[0] = max(peak[0], int(line.split()[1]))
-                except (OSError, ValueError):
-                    pass
-                time.sleep(0.01)
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.monotonic() - began
-        ended.set()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        watcher.join()
-    if proc.returncode != 0:
-        err = out.with_suffix(".err").read_text(errors="replace")[-1500:]
-        raise RuntimeError(f"{cmd[0]} {cmd[1:3]} failed ({proc.returncode}): {err}")
-    return {
-        "seconds": seconds,
-        "first_output_s": first[0] if first else seconds,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": peak[0] / 1024,
-    }
 
 
 def rows_of(runner: str, out: Path) -> Iterator[dict[str, Any]]:
@@ -343,19 +289,6 @@ def no_change_requests(bench: Bench) -> dict[str, dict[str, int]]:
     return found
 
 
-def per_object(log: Path, since: int) -> dict[str, int]:
-    lines = log.read_text().splitlines()[since:]
-    return dict(Counter(line.split()[1].split("/")[2] for line in lines))
-
-
-def compile_bytecode() -> None:
-    """pip compiles bytecode when it installs; uv (make venv) does not, and with
-    PYTHONDONTWRITEBYTECODE set every start would compile the CDK again. Measure installs as
-    users have them."""
-    for path in {sysconfig.get_paths()["purelib"], str(ROOT)}:
-        compileall.compile_dir(path, quiet=2, workers=2)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10,000 interactions, 4,000 users, 1 round")
@@ -424,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "sizes": sizes,
                 "rounds": rounds,
+                "rss": "VmHWM",
                 "runs": [asdict(r) for r in runs],
                 "verbs": verbs,
                 "no_change_requests": unchanged,
