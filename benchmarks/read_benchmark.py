@@ -1,10 +1,15 @@
-"""Read benchmark (issue "Read side" §5): records/s, requests and peak RSS of the Singer tap and
-the Airbyte source against a sandbox, beside a plain httpx keyset loop.
+"""Read benchmark (issue 12): the Airbyte source and the Singer tap, as the processes users run,
+beside a plain httpx keyset loop, on one sandbox with 100,000 products_interactions and 20,000
+users (39 columns, a 1,200-user tie on data_last_modified).
 
-    .venv/bin/python benchmarks/read_benchmark.py            # full run, writes the figures
-    .venv/bin/python benchmarks/read_benchmark.py --quick    # small sizes, to try it out
+    .venv/bin/python benchmarks/read_benchmark.py             # about 15 minutes
+    .venv/bin/python benchmarks/read_benchmark.py --quick     # small sizes, one round
 
-Figures go to benchmarks/results/read.json and into the "Read" section of BENCHMARKS.md.
+Every figure comes from the runs themselves: seconds from the parent, CPU and peak RSS from
+``os.wait4``, the sandbox's CPU from /proc, requests from the sandbox's ``--request-log``, and
+every run's rows are checked against the sandbox's SQLite file (no row missing or doubled).
+Runs are interleaved round by round and the report gives medians. Figures go to
+benchmarks/results/read.json and to the "Read" section of BENCHMARKS.md (benchmarks/read_report.py).
 This is not a test: nothing here asserts on time.
 """
 
@@ -12,278 +17,358 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-import httpx
+import orjson
+from read_measure import (  # benchmarks/ is on sys.path when run as a script
+    child_env,
+    compile_bytecode,
+    measure,
+    per_object,
+    process_cpu,
+    requests_in,
+)
 
-from connectors.api.query import Query, all_of, build_path, cond
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results" / "read.json"
-STREAMS = ("products_interactions", "users")
-PAGE = 50
+COLUMNS = {
+    "products_interactions": (
+        "user_id",
+        "product_internal_id",
+        "quantity",
+        "status",
+        "action_id",
+        "transaction_time",
+        "time",
+        "amount",
+    ),
+    "users": ("user_id", "email", "data_last_modified", "first_name", "last_name"),
+}
+INCREMENTAL = (
+    "articles",
+    "events",
+    "forms",
+    "products",
+    "products_interactions",
+    "sessions_archive",
+    "summary_actions",
+    "user_interests",
+    "users",
+)
 
 
 @dataclass
-class Figure:
-    runner: str
+class Run:
+    runner: str  # source, tap, httpx
+    stream: str
     latency_ms: int
     concurrency: int
-    interactions: int
-    users: int
-    records: int
-    seconds: float
-    requests: int
-    peak_rss_mb: float
+    round: int
+    rows: int = 0
+    seconds: float = 0.0
+    first_output_s: float = 0.0
+    cpu_s: float = 0.0
+    sandbox_cpu_s: float = 0.0
+    requests: int = 0
+    peak_rss_mb: float = 0.0
+    exact: bool = False
+    problem: str = ""
 
     @property
-    def records_per_s(self) -> float:
-        return self.records / self.seconds if self.seconds else 0.0
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
 
-    def limit(self) -> float | None:
-        """rows per request * concurrency / latency: what the API's latency allows."""
-        if not self.latency_ms:
-            return None
-        return PAGE * self.concurrency / (self.latency_ms / 1000)
-
-
-@contextmanager
-def sandbox(latency_ms: int, interactions: int, users: int, log: Path) -> Iterator[RunningSandbox]:
-    args = [
-        "--rows",
-        f"products_interactions={interactions}",
-        "--rows",
-        f"users={users}",
-        "--request-log",
-        str(log),
-    ]
-    with running_sandbox("demo", seed=5, latency_ms=latency_ms, extra_args=args) as sb:
-        yield sb
+    @property
+    def read_rows_per_s(self) -> float:
+        """From the first byte of output (start-up done) to the end."""
+        span = self.seconds - self.first_output_s
+        return self.rows / span if span > 0 else 0.0
 
 
-def requests_in(log: Path) -> int:
-    return sum(1 for _ in log.open()) if log.exists() else 0
+@dataclass
+class Bench:
+    work: Path
+    sizes: dict[str, int]
+    sandboxes: dict[int, RunningSandbox] = field(default_factory=dict)
+    logs: dict[int, Path] = field(default_factory=dict)
+    reference: dict[str, Counter[tuple[Any, ...]]] = field(default_factory=dict)
 
-
-def run_measured(cmd: list[str], env: dict[str, str], stdout_path: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one child process."""
-    began = time.monotonic()
-    with stdout_path.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.monotonic() - began
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd[0]} failed with {os.waitstatus_to_exitcode(status)}")
-    return seconds, usage.ru_maxrss / 1024
-
-
-def count_records(stdout_path: Path) -> int:
-    """RECORD messages on a tap's or a source's stdout (both protocols say "type": "RECORD")."""
-    n = 0
-    with stdout_path.open() as fh:
-        for line in fh:
-            if '"RECORD"' in line and json.loads(line).get("type") == "RECORD":
-                n += 1
-    return n
-
-
-def tap_run(sb: RunningSandbox, concurrency: int, work: Path) -> list[str]:
-    config = work / "tap-config.json"
-    config.write_text(
-        json.dumps({"api_key": sb.api_key, "base_url": sb.base_url, "max_concurrency": concurrency})
-    )
-    catalog_out = subprocess.run(
-        [str(BIN / "tap-personyze"), "--config", str(config), "--discover"],
-        capture_output=True,
-        check=True,
-        text=True,
-    )
-    catalog = json.loads(catalog_out.stdout)
-    for stream in catalog["streams"]:
-        chosen = stream["tap_stream_id"] in STREAMS
-        for entry in stream["metadata"]:
-            if entry["breadcrumb"] == []:
-                entry["metadata"]["selected"] = chosen
-    (work / "tap-catalog.json").write_text(json.dumps(catalog))
-    return [
-        str(BIN / "tap-personyze"),
-        "--config",
-        str(config),
-        "--catalog",
-        str(work / "tap-catalog.json"),
-    ]
-
-
-def source_run(sb: RunningSandbox, concurrency: int, work: Path) -> list[str]:
-    config = work / "source-config.json"
-    config.write_text(
-        json.dumps({"api_key": sb.api_key, "base_url": sb.base_url, "max_concurrency": concurrency})
-    )
-    out = subprocess.run(
-        [str(BIN / "source-personyze"), "discover", "--config", str(config)],
-        capture_output=True,
-        check=True,
-        text=True,
-    )
-    streams = []
-    for line in out.stdout.splitlines():
-        message = json.loads(line)
-        if message.get("type") == "CATALOG":
-            for stream in message["catalog"]["streams"]:
-                if stream["name"] in STREAMS:
-                    incremental = "incremental" in stream["supported_sync_modes"]
-                    streams.append(
-                        {
-                            "stream": stream,
-                            "sync_mode": "incremental" if incremental else "full_refresh",
-                            "destination_sync_mode": "append",
-                            "cursor_field": stream.get("default_cursor_field", []),
-                        }
-                    )
-    (work / "source-catalog.json").write_text(json.dumps({"streams": streams}))
-    return [
-        str(BIN / "source-personyze"),
-        "read",
-        "--config",
-        str(config),
-        "--catalog",
-        str(work / "source-catalog.json"),
-    ]
-
-
-def plain_loop(sb: RunningSandbox) -> tuple[int, float]:
-    """The simplest correct reader: one keyset loop per stream, no framework, one connection."""
-    records = 0
-    began = time.monotonic()
-    with httpx.Client(base_url=sb.base_url + "/", auth=("api", sb.api_key)) as client:
-        for stream, key, tie in (
-            ("products_interactions", "time", "user_id"),
-            ("users", "data_last_modified", "user_id"),
-        ):
-            low = 0
-            while True:
-                q = Query(
-                    stream,
-                    where=all_of(cond(key, ">=", low)),
-                    order_by=(key,),
-                    limit=PAGE,
-                    offset=0,
-                )
-                page = client.get(build_path(q)).json()
-                last = page[-1][key] if page else None
-                if len(page) < PAGE:
-                    records += len(page)
-                    break
-                if page[0][key] == last:  # a tie: read the whole group by equality
-                    records += read_group(client, stream, key, last, tie)
-                    low = last + 1
-                    continue
-                records += sum(1 for row in page if row[key] < last)
-                low = last
-    return records, time.monotonic() - began
-
-
-def read_group(client: httpx.Client, stream: str, key: str, value: int, tie: str) -> int:
-    """Rows with key = value: one equality read, then keyset pages on the tie-breaker."""
-    first = Query(
-        stream, where=all_of(cond(key, "=", value)), order_by=(tie,), limit=1000, offset=0
-    )
-    group = client.get(build_path(first)).json()
-    count = len(group)
-    after = group[-1][tie] if len(group) == 1000 else None
-    while after is not None:  # more than 1000 rows share the value: page by the tie-breaker
-        q = Query(
-            stream,
-            where=all_of(cond(key, "=", value), cond(tie, ">", after)),
-            order_by=(tie,),
-            limit=PAGE,
-            offset=0,
-        )
-        page = client.get(build_path(q)).json()
-        count += len(page)
-        after = page[-1][tie] if len(page) == PAGE else None
-    return count
-
-
-def measure(
-    runner: str, latency: int, concurrency: int, interactions: int, users: int, work: Path
-) -> Figure:
-    log = work / f"requests-{runner}-{latency}-{concurrency}-{interactions}.log"
-    with sandbox(latency, interactions, users, log) as sb:
-        if runner == "plain-httpx":
-            records, seconds = plain_loop(sb)
-            return Figure(
-                runner, latency, 1, interactions, users, records, seconds, requests_in(log), 0.0
+    def config(self, latency: int, concurrency: int, runner: str) -> Path:
+        sb = self.sandboxes[latency]
+        path = self.work / f"{runner}-config-{latency}-{concurrency}.json"
+        path.write_text(
+            json.dumps(
+                {"api_key": sb.api_key, "base_url": sb.base_url, "max_concurrency": concurrency}
             )
-        cmd = (tap_run if runner == "tap" else source_run)(sb, concurrency, work)
-        before = requests_in(log)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        seconds, rss = run_measured(cmd, env, work / "out.jsonl")
-        records = count_records(work / "out.jsonl")
-        return Figure(
-            runner,
-            latency,
-            concurrency,
-            interactions,
-            users,
-            records,
-            seconds,
-            requests_in(log) - before,
-            rss,
+        )
+        return path
+
+
+def rows_of(runner: str, out: Path) -> Iterator[dict[str, Any]]:
+    with out.open("rb") as fh:
+        for line in fh:
+            message = orjson.loads(line)
+            if runner == "httpx":
+                yield message
+            elif message.get("type") == "RECORD":
+                yield message["record"]["data"] if runner == "source" else message["record"]
+
+
+def exactness(bench: Bench, run: Run, out: Path) -> None:
+    columns = COLUMNS[run.stream]
+    got = Counter(tuple(r.get(c) for c in columns) for r in rows_of(run.runner, out))
+    want = bench.reference[run.stream]
+    run.rows = sum(got.values())
+    run.exact = got == want
+    if not run.exact:
+        run.problem = (
+            f"missing {sum((want - got).values())}, doubled/extra {sum((got - want).values())}"
         )
 
 
-def render(figures: list[Figure]) -> str:
-    lines = [
-        "| runner | latency ms | concurrency | interactions | users | records | s | "
-        "records/s | requests | peak RSS MB | ratio to limit |",
-        "|" + "---|" * 11,
+def reference(db: Path, stream: str) -> Counter[tuple[Any, ...]]:
+    """The rows a keyset read can reach (NULL cursors cannot be paged)."""
+    key = "time" if stream == "products_interactions" else "data_last_modified"
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            f'SELECT {", ".join(COLUMNS[stream])} FROM "{stream}" WHERE "{key}" IS NOT NULL'
+        )
+        return Counter(tuple(r) for r in rows)
+
+
+def source_catalog(bench: Bench, stream: str | tuple[str, ...]) -> Path:
+    names = (stream,) if isinstance(stream, str) else stream
+    name = "source-catalog-" + ("all" if len(names) > 1 else names[0]) + ".json"
+    path = bench.work / name
+    if not path.exists():
+        out = subprocess.run(
+            [str(BIN / "source-personyze"), "discover", "--config", str(bench.config(0, 8, "s"))],
+            capture_output=True,
+            check=True,
+            env=child_env(),
+        ).stdout
+        (catalog,) = [m["catalog"] for m in map(orjson.loads, out.splitlines()) if "catalog" in m]
+        configured = [
+            {
+                "stream": s,
+                "sync_mode": "incremental",
+                "destination_sync_mode": "append",
+                "cursor_field": s["default_cursor_field"],
+            }
+            for s in catalog["streams"]
+            if s["name"] in names
+        ]
+        path.write_text(json.dumps({"streams": configured}))
+    return path
+
+
+def tap_catalog(bench: Bench, stream: str | tuple[str, ...]) -> Path:
+    names = (stream,) if isinstance(stream, str) else stream
+    path = bench.work / ("tap-catalog-" + ("all" if len(names) > 1 else names[0]) + ".json")
+    if not path.exists():
+        out = subprocess.run(
+            [str(BIN / "tap-personyze"), "--config", str(bench.config(0, 8, "t")), "--discover"],
+            capture_output=True,
+            check=True,
+            env=child_env(),
+        ).stdout
+        catalog = json.loads(out)
+        for entry in catalog["streams"]:
+            for meta in entry["metadata"]:
+                if meta["breadcrumb"] == []:
+                    meta["metadata"]["selected"] = entry["tap_stream_id"] in names
+        path.write_text(json.dumps(catalog))
+    return path
+
+
+def command(bench: Bench, runner: str, stream: str, latency: int, concurrency: int) -> list[str]:
+    config = str(bench.config(latency, concurrency, runner))
+    if runner == "source":
+        catalog = str(source_catalog(bench, stream))
+        return [str(BIN / "source-personyze"), "read", "--config", config, "--catalog", catalog]
+    if runner == "tap":
+        catalog = str(tap_catalog(bench, stream))
+        return [str(BIN / "tap-personyze"), "--config", config, "--catalog", catalog]
+    sb = bench.sandboxes[latency]
+    plain = str(ROOT / "benchmarks" / "plain_loop.py")
+    return [sys.executable, plain, sb.base_url, stream, "{out}"]
+
+
+def one_run(bench: Bench, run: Run) -> Run:
+    sb, log = bench.sandboxes[run.latency_ms], bench.logs[run.latency_ms]
+    out = bench.work / f"out-{run.runner}-{run.stream}.jsonl"
+    cmd = [
+        c.replace("{out}", str(out))
+        for c in command(bench, run.runner, run.stream, run.latency_ms, run.concurrency)
     ]
-    for f in figures:
-        limit = f.limit()
-        ratio = f"{f.records_per_s / limit:.2f}" if limit else "—"
-        lines.append(
-            f"| {f.runner} | {f.latency_ms} | {f.concurrency} | {f.interactions:,} | "
-            f"{f.users:,} | {f.records:,} | {f.seconds:.1f} | {f.records_per_s:,.0f} | "
-            f"{f.requests:,} | {f.peak_rss_mb:.0f} | {ratio} |"
+    env = child_env() | {"PERSONYZE_API_KEY": sb.api_key}
+    before, cpu_before = requests_in(log), process_cpu(sb.pid)
+    figures = measure(cmd, out if run.runner != "httpx" else out.with_suffix(".count"), env)
+    run.sandbox_cpu_s = process_cpu(sb.pid) - cpu_before
+    run.requests = requests_in(log) - before
+    for name, value in figures.items():
+        setattr(run, name, value)
+    if run.runner == "httpx":  # it writes its rows itself; its stdout is only the count
+        run.first_output_s = 0.0
+    exactness(bench, run, out)
+    return run
+
+
+def verb_runs(bench: Bench, round_: int) -> list[dict[str, Any]]:
+    """Start-up: spec, check, discover, --about, --discover; seconds, CPU and requests."""
+    log = bench.logs[0]
+    config = str(bench.config(0, 8, "verbs"))
+    verbs = {
+        "source spec": [str(BIN / "source-personyze"), "spec"],
+        "source check": [str(BIN / "source-personyze"), "check", "--config", config],
+        "source discover": [str(BIN / "source-personyze"), "discover", "--config", config],
+        "tap --about": [str(BIN / "tap-personyze"), "--about"],
+        "tap --discover": [str(BIN / "tap-personyze"), "--config", config, "--discover"],
+        "httpx loop start (import httpx)": [sys.executable, "-c", "import httpx"],
+    }
+    found = []
+    for name, cmd in verbs.items():
+        before = requests_in(log)
+        figures = measure(cmd, bench.work / "verb.out")
+        found.append(
+            {"verb": name, "round": round_, **figures, "requests": requests_in(log) - before}
         )
-    return "\n".join(lines)
+    return found
+
+
+def no_change_requests(bench: Bench) -> dict[str, dict[str, int]]:
+    """A full incremental sync of every incremental stream, then one more with its state: the
+    requests of the second one per stream, and its records (there must be none)."""
+    log, found = bench.logs[0], {}
+    source_state = bench.work / "source-state.json"
+    cmd = command(bench, "source", "", 0, 8)
+    cmd[cmd.index("--catalog") + 1] = str(source_catalog(bench, INCREMENTAL))
+    first = subprocess.run(cmd, capture_output=True, check=True, env=child_env()).stdout
+    states = {}
+    for m in map(orjson.loads, first.splitlines()):
+        if m["type"] == "STATE":
+            states[m["state"]["stream"]["stream_descriptor"]["name"]] = m["state"]
+    source_state.write_text(json.dumps(list(states.values())))
+    before = requests_in(log)
+    second = subprocess.run(
+        [*cmd, "--state", str(source_state)], capture_output=True, check=True, env=child_env()
+    ).stdout
+    found["source"] = per_object(log, before)
+    found["source"]["(records)"] = sum(
+        1 for m in map(orjson.loads, second.splitlines()) if m["type"] == "RECORD"
+    )
+    tap_cmd = command(bench, "tap", "", 0, 8)
+    tap_cmd[tap_cmd.index("--catalog") + 1] = str(tap_catalog(bench, INCREMENTAL))
+    first = subprocess.run(tap_cmd, capture_output=True, check=True, env=child_env()).stdout
+    state = [m["value"] for m in map(orjson.loads, first.splitlines()) if m["type"] == "STATE"][-1]
+    (bench.work / "tap-state.json").write_text(json.dumps(state))
+    before = requests_in(log)
+    second = subprocess.run(
+        [*tap_cmd, "--state", str(bench.work / "tap-state.json")],
+        capture_output=True,
+        check=True,
+        env=child_env(),
+    ).stdout
+    found["tap"] = per_object(log, before)
+    found["tap"]["(records)"] = sum(
+        1 for m in map(orjson.loads, second.splitlines()) if m["type"] == "RECORD"
+    )
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="20,000 interactions and 5,000 users")
+    p.add_argument("--quick", action="store_true", help="10,000 interactions, 4,000 users, 1 round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
     args = p.parse_args(argv)
-    big = (20_000, 5_000) if args.quick else (200_000, 50_000)
-    small = (2_000, 500) if args.quick else (20_000, 5_000)
-    figures: list[Figure] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        for runner in ("tap", "source"):
-            for concurrency in (1, 8):
-                figures.append(measure(runner, 50, concurrency, *big, work))
-                print(render(figures[-1:]), flush=True)
-        figures.append(measure("plain-httpx", 0, 1, *big, work))
-        for runner in ("tap", "source"):
-            for size in (small, big):
-                figures.append(measure(runner, 0, 8, *size, work))
-                print(render(figures[-1:]), flush=True)
+    sizes = (
+        {"products_interactions": 10_000, "users": 4_000}
+        if args.quick
+        else {"products_interactions": 100_000, "users": 20_000}
+    )
+    rounds = 1 if args.quick else args.rounds
+    compile_bytecode()
+    runs: list[Run] = []
+    verbs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="read-bench-") as tmp, ExitStack() as stack:
+        bench = Bench(Path(tmp), sizes)
+        base = bench.work / "base.db"
+        rows = [a for s, n in sizes.items() for a in ("--rows", f"{s}={n}")]
+        print("generating the dataset ...", flush=True)
+        with running_sandbox("demo", seed=5, db_path=base, extra_args=rows):
+            pass
+        for latency in (0, 50):
+            db = bench.work / f"sandbox-{latency}.db"
+            shutil.copy(base, db)
+            bench.logs[latency] = bench.work / f"requests-{latency}.log"
+            bench.sandboxes[latency] = stack.enter_context(
+                running_sandbox(
+                    "demo",
+                    db_path=db,
+                    latency_ms=latency,
+                    extra_args=("--request-log", str(bench.logs[latency])),
+                )
+            )
+        bench.reference = {s: reference(base, s) for s in sizes}
+        plan = [
+            (runner, stream, latency, concurrency)
+            for stream in sizes
+            for latency, concurrency, runners in (
+                (0, 8, ("httpx", "source", "tap")),
+                (0, 1, ("source", "tap")),
+                (50, 8, ("source", "tap")),
+            )
+            for runner in runners
+        ]
+        for round_ in range(rounds):
+            order = plan if round_ % 2 == 0 else plan[::-1]
+            if round_ == 0:  # once: the plain loop against latency, for reference
+                order = [*order, *(("httpx", s, 50, 1) for s in sizes)]
+            for runner, stream, latency, concurrency in order:
+                c = 1 if runner == "httpx" else concurrency
+                run = one_run(bench, Run(runner, stream, latency, c, round_))
+                runs.append(run)
+                print(
+                    f"round {round_} {runner:6s} {stream:22s} {latency:2d} ms x{c}: "
+                    f"{run.rows_per_s:8,.0f} rows/s {run.seconds:6.2f} s cpu {run.cpu_s:5.2f} "
+                    f"sandbox {run.sandbox_cpu_s:5.2f} req {run.requests:5d} "
+                    f"{'exact' if run.exact else run.problem}",
+                    flush=True,
+                )
+            verbs += verb_runs(bench, round_)
+        unchanged = no_change_requests(bench)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
-        json.dumps([asdict(f) | {"records_per_s": f.records_per_s} for f in figures], indent=2)
+        json.dumps(
+            {
+                "sizes": sizes,
+                "rounds": rounds,
+                "rss": "VmHWM",
+                "runs": [asdict(r) for r in runs],
+                "verbs": verbs,
+                "no_change_requests": unchanged,
+            },
+            indent=1,
+        )
         + "\n"
     )
-    print(render(figures))
+    from read_report import write_report  # benchmarks/ is on sys.path when run as a script
+
+    print(write_report(RESULTS, None if args.no_report else ROOT / "BENCHMARKS.md"))
     return 0
 
 

@@ -10,17 +10,28 @@ from __future__ import annotations
 
 import sys
 
-from airbyte_cdk.entrypoint import launch
-from airbyte_cdk.models import FailureType  # type: ignore[attr-defined]
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-
-from source_personyze.messages import user_error_lines
-from source_personyze.source import SourcePersonyze
-
 
 def run() -> None:
+    args = sys.argv[1:]
+    if args == ["spec"]:
+        # The specification is a constant of the specs: printed without loading the Airbyte
+        # CDK, whose import costs about a second (the other verbs need it).
+        import orjson
+
+        from connectors.spec import default_specs
+        from source_personyze.spec import spec_message
+
+        sys.stdout.write(orjson.dumps(spec_message(default_specs())).decode() + "\n")
+        return
+    from airbyte_cdk.entrypoint import launch
+    from airbyte_cdk.models import FailureType  # type: ignore[attr-defined]
+    from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+    from source_personyze.messages import user_error_lines
+    from source_personyze.source import SourcePersonyze
+
     try:
-        launch(SourcePersonyze(), sys.argv[1:])
+        launch(SourcePersonyze(), args)
     except AirbyteTracedException as exc:
         if exc.failure_type != FailureType.config_error:
             raise

@@ -4,7 +4,8 @@ Records and state come from the core (``connectors.read.sync.read_stream``); thi
 them onto singer-sdk:
 
 - incremental streams keep the SDK's bookmark shape, ``{"replication_key": <cursor>,
-  "replication_key_value": <int>}``, written from the core's ``StateUpdate`` values and never
+  "replication_key_value": <int>}``, plus the core's digests of the rows already emitted at the
+  bookmark (``"emitted_row_digests"``), written from the core's ``StateUpdate`` values and never
   from records: a core update is yielded only after every record it covers, so a STATE message
   never runs ahead of the RECORD messages before it (the SDK's per-record bookmarking is off);
 - the starting value is the core's (``start_for``): an ISO ``start_date`` is normalised to unix
@@ -20,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk.helpers._state import write_starting_replication_value
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
 from connectors.api.client import PersonyzeClient
 from connectors.read import start_for
 from connectors.read.streams import StreamDefinition
-from connectors.read.sync import ReadOptions, StateUpdate, bookmark_of, read_stream
+from connectors.read.sync import DIGESTS, ReadOptions, StateUpdate, bookmark_of, read_stream
 from connectors.settings import ConnectionSettings
 from connectors.spec import Specs
 
@@ -59,6 +61,9 @@ class PersonyzeStream(Stream):
     is_sorted = True
     # A STATE message at least every this many records (and after each stream).
     STATE_MSG_FREQUENCY = 1000
+    # Records are decoded JSON, already of the types the schema names; converting each value
+    # (the SDK's default) cost more than writing the record.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: Tap, definition: StreamDefinition, specs: Specs) -> None:
         super().__init__(tap, schema=definition.json_schema, name=definition.name)
@@ -134,6 +139,8 @@ class PersonyzeStream(Stream):
             )
             return None
         core_state = {cursor: state[BOOKMARK_VALUE]}
+        if DIGESTS in state:
+            core_state[DIGESTS] = state[DIGESTS]
         try:
             bookmark_of(self.definition, core_state)
         except ValueError as exc:
@@ -149,6 +156,10 @@ class PersonyzeStream(Stream):
         elif self._keeps_bookmarks and cursor in value:
             state[BOOKMARK_KEY] = cursor
             state[BOOKMARK_VALUE] = value[cursor]
+            if value.get(DIGESTS):
+                state[DIGESTS] = value[DIGESTS]
+            else:
+                state.pop(DIGESTS, None)
         else:
             return
         self.state_manager.is_flushed = False

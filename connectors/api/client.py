@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import orjson
 
 from connectors import __version__
 from connectors.api.backoff import (
@@ -264,13 +265,18 @@ class PersonyzeClient:
     # -- bodies -------------------------------------------------------------------------------
 
     def _json(self, response: httpx.Response, path: str, method: str, *, empty_ok: bool) -> Any:
-        text = response.text
-        if not text.strip():
+        content = response.content
+        if not content.strip():
             if empty_ok:
                 return None
             raise self._bad_body(response, path, method, "an empty body")
         try:
-            return json.loads(text)
+            # orjson reads the bytes directly, several times faster than json on wide rows
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass  # integers beyond 64 bits, or a body in another charset: the slow path
+        try:
+            return json.loads(response.text)
         except ValueError:
             raise self._bad_body(response, path, method, "a body that is not JSON") from None
 

@@ -8,28 +8,34 @@ records and ``Checkpoint`` values into state; nothing here knows about a framewo
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from connectors.api.query import Condition, Query, all_of, cond
+from connectors.read.digest import row_digest
 from connectors.read.keyset import (
     Bound,
     Checkpoint,
     Item,
     KeyValue,
     QueryClient,
+    Row,
     ScanPlan,
+    group_rows,
+    page_query,
+    page_rows,
     scan,
 )
-from connectors.read.windows import AdaptiveWindows, Window, run_windows
+from connectors.read.windows import ProbedWindows, Window, run_windows
 from connectors.spec.loader import Specs, default_specs
 from connectors.spec.models import ApiLimits, ObjectSpec
 
 DAY = 86_400
-# Windows per worker: enough that a dense stretch of keys does not leave the others idle.
-# A window should hold a few pages: few enough that the windows ahead of the consumer finish
-# rather than wait for it, enough that sparse stretches cost few requests.
-WINDOW_PAGES = 4
-# The density probe reads the key of this row (offset + 1 may not exceed 1000, api §4.7).
-PROBE_ROWS = 1000
+# Pages per concurrent window. A window ends at the key a probe reads WINDOW_PAGES pages of new
+# rows after its start (at most the 1000th row: offset + 1 may not exceed 1000, api §4.7):
+# 980 rows, as a page re-reads the last key of the one before (999 on a unique key, paged on
+# '>'), so that the window's last page is short by one row and ends it, and the window costs
+# its pages and its probe, about 5% more requests than one keyset loop over the same rows.
+WINDOW_PAGES = 20
 
 
 def read_records(
@@ -41,14 +47,22 @@ def read_records(
     prefix: tuple[Condition, ...] = (),
     concurrency: int = 1,
     limits: ApiLimits | None = None,
+    snapshot: bool = True,
+    start_group: bool = False,
 ) -> Generator[Item, None, None]:
     """Rows of ``spec`` with ``start <= key <= end`` (and ``prefix``), in key order, with a
     ``Checkpoint`` after each completed group or page.
 
-    ``start`` is inclusive, so a resumed sync re-reads the rows at its bookmark and none before.
-    With an integer key and no ``end`` the read fixes its end at the current maximum, so rows
-    that arrive during the read go to the next sync. Rows whose key is NULL cannot be paged by
-    key and are not read.
+    The plan spends nothing beyond the pages: a read whose first page is not full ends there
+    (one request). Past a full first page, a ``snapshot`` read with an integer key and no
+    ``end`` fixes its end at the current maximum (one request), so that rows arriving during
+    the read go to the next sync and a busy table cannot keep the read going; with
+    ``concurrency`` above 1 a second probe, sent alongside, reads the key of the 1000th row to
+    size windows that are then read concurrently. ``start`` is inclusive, so a resumed sync
+    re-reads the rows at its bookmark and none before; with ``start_group`` (a sync resumed at
+    its bookmark) those rows are read first by one equality read, however many share the
+    value, so that a read finding nothing new costs two requests. Rows whose key is NULL
+    cannot be paged by key and are not read.
     """
     if spec.kind != "table" or not spec.readable or spec.read.key is None:
         raise ValueError(f"Personyze {spec.name} is not a readable table (kind {spec.kind!r})")
@@ -64,21 +78,39 @@ def read_records(
         page_size=limits.max_slow_rows,
         # An equality read is not slow unless the partition filter is.
         group_cap=limits.max_slow_rows if slow_prefix else limits.max_offset_plus_limit,
+        unique=frozenset(spec.primary_key) if len(spec.primary_key) == 1 else frozenset(),
     )
     if integer:
         start = int(start) if start is not None else None
         end = int(end) if end is not None else None
-    low = start
-    if low is None or (integer and concurrency > 1):
-        low = _edge(client, spec, prefix, key, start, descending=False)
-    if low is None:
-        return
-    if end is None and integer:
-        end = _edge(client, spec, prefix, key, low, descending=True)
-        if end is None:
-            return
+    # Without a start the floor 0 (or "") stands in: some objects refuse a read without a
+    # where on the key, and it leaves out NULL keys, which keyset paging cannot reach anyway.
+    low: KeyValue = start if start is not None else (0 if integer else "")
+    lower = Bound(low, inclusive=True)
+    if start_group and start is not None:
+        digests = []
+        for row in group_rows(client, plan, prefix, key, low, plan.tie_breaker):
+            digests.append(row_digest(row))
+            yield row
+        yield Checkpoint(low, tuple(sorted(digests)))
+        lower = Bound(low, inclusive=False)
+        if isinstance(low, int):
+            low, lower = low + 1, Bound(low + 1, inclusive=True)
+    first = page_rows(client.get(page_query(plan, prefix, key, lower, end)))
+    windows: ProbedWindows | None = None
+    if len(first) == plan.page_size and integer and (snapshot or concurrency > 1):
+        assert isinstance(low, int) and (end is None or isinstance(end, int))
+        unique = key in plan.unique
+        window_rows = (
+            WINDOW_PAGES * plan.page_size - 1 if unique else WINDOW_PAGES * (plan.page_size - 1)
+        )
+        windows, end = _plan_rest(client, spec, prefix, low, end, first, concurrency, window_rows)
     items: Iterator[Item]
-    if integer and concurrency > 1 and isinstance(low, int) and isinstance(end, int):
+    if windows is None:
+        items = scan(
+            client, plan, prefix, key, lower, end, split_column=plan.tie_breaker, first_page=first
+        )
+    else:
 
         def scan_window(window: Window) -> Iterator[Item]:
             return scan(
@@ -89,41 +121,22 @@ def read_records(
                 Bound(window[0], inclusive=True),
                 window[1],
                 split_column=plan.tie_breaker,
+                first_page=first if window[0] == low else None,
             )
 
-        windows = _adaptive_windows(client, spec, prefix, key, low, end, plan.page_size)
-        if windows is None:  # too few rows to be worth a second request in flight
-            items = scan(
-                client,
-                plan,
-                prefix,
-                key,
-                Bound(low, inclusive=True),
-                end,
-                split_column=plan.tie_breaker,
-            )
-        else:
-            items = run_windows(windows, scan_window, concurrency=concurrency)
-    else:
-        items = scan(
-            client,
-            plan,
-            prefix,
-            key,
-            Bound(low, inclusive=True),
-            end,
-            split_column=plan.tie_breaker,
-        )
+        items = run_windows(windows, scan_window, concurrency=concurrency)
     try:
         for item in items:
             # The API may send integers as numeric strings (api §2.3); state holds integers.
             if integer and isinstance(item, Checkpoint) and isinstance(item.value, str):
-                item = Checkpoint(int(item.value))
+                item = Checkpoint(int(item.value), item.digest)
             yield item
     finally:
         close = getattr(items, "close", None)
         if close is not None:
             close()
+        if windows is not None:
+            windows.close()
 
 
 def start_for(
@@ -153,7 +166,7 @@ def partitions(client: QueryClient, specs: Specs, spec: ObjectSpec) -> Iterator[
     if link is None:
         raise ValueError(f"Personyze {spec.name} has no parent object")
     seen: set[object] = set()
-    for item in read_records(client, specs.object(link.object)):
+    for item in read_records(client, specs.object(link.object), snapshot=False):
         if isinstance(item, Checkpoint):
             continue
         value = item.get(link.parent_key)
@@ -163,75 +176,82 @@ def partitions(client: QueryClient, specs: Specs, spec: ObjectSpec) -> Iterator[
         yield cond(link.filter_column, "=", value)
 
 
-def _adaptive_windows(
+def _plan_rest(
     client: QueryClient,
     spec: ObjectSpec,
     prefix: tuple[Condition, ...],
-    key: str,
     low: int,
-    end: int,
-    page_size: int,
-) -> AdaptiveWindows | None:
-    """Windows sized from the key span of the first 1000 rows (one cheap request); None when
-    the range holds fewer rows than that."""
-    probe = Query(
-        spec.name,
-        where=all_of(*prefix, cond(key, ">=", low), cond(key, "<=", end)),
-        column=key,
-        order_by=(key,),
-        offset=PROBE_ROWS - 1,
-        limit=1,
-    )
-    answer = client.get(probe)
-    if not isinstance(answer, list) or not answer:
-        return None
-    value = answer[0].get(key) if isinstance(answer[0], dict) else answer[0]
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        return None
-    span = int(value) - low + 1
-    target = WINDOW_PAGES * page_size
-    return AdaptiveWindows(low, end, span * target // PROBE_ROWS, target)
+    end: int | None,
+    first: list[Row],
+    concurrency: int,
+    window_rows: int,
+) -> tuple[ProbedWindows | None, int | None]:
+    """After a full first page: the end of the read (the current maximum, unless given) and,
+    with ``concurrency`` above 1, windows of ``window_rows`` rows each (None when fewer rows
+    are left than that). The first two probes go out together."""
+    key = spec.read.key
+    assert key is not None
+    probes: dict[str, Query] = {}
+    if end is None:
+        probes["end"] = _probe(spec, prefix, key, low, offset=0, descending=True)
+    if concurrency > 1:
+        probes["window"] = _probe(spec, prefix, key, low, offset=window_rows - 1)
+    answers = _get_all(client, probes)
+    page_end = int(first[-1][key])
+    if "end" in probes:  # no row found: they went away since the page; the page ends it
+        end = max(int(answers["end"]), page_end) if "end" in answers else page_end
+    window = answers.get("window")
+    if window is None or end is None:
+        return None, end
+
+    def window_end(start: int) -> int | None:
+        query = _probe(spec, prefix, key, start, offset=window_rows - 1)
+        found = _get_all(client, {"window": query}).get("window")
+        return int(found) if found is not None else None
+
+    # The first window's first page is the page already read.
+    first_end = min(max(int(window), page_end), end)
+    windows = ProbedWindows(low, end, window_end, first=first_end, ahead=2 * concurrency)
+    return windows, end
 
 
-def _edge(
-    client: QueryClient,
+def _probe(
     spec: ObjectSpec,
     prefix: tuple[Condition, ...],
     key: str,
-    lower: KeyValue | None,
+    low: KeyValue,
     *,
-    descending: bool,
-) -> KeyValue | None:
-    """The smallest (or largest) key at or above ``lower``; None when there is no such row.
-
-    Without ``lower`` the floor 0 (or "") stands in: some objects refuse a read without a
-    where on the key, and it leaves out NULL keys, which keyset paging cannot reach anyway.
-    """
-    floor: KeyValue = lower if lower is not None else _floor(spec, key)
-    query = Query(
+    offset: int,
+    descending: bool = False,
+) -> Query:
+    """The key of one row at or above ``low``: the ``offset``-th in order, or the largest."""
+    return Query(
         spec.name,
-        where=all_of(*prefix, cond(key, ">=", floor)),
+        where=all_of(*prefix, cond(key, ">=", low)),
         column=key,
         order_by=() if descending else (key,),
         order_by_desc=(key,) if descending else (),
-        offset=0,
+        offset=offset,
         limit=1,
     )
-    answer = client.get(query)
-    if not isinstance(answer, list) or not answer:
-        return None
-    value = answer[0]
-    if isinstance(value, dict):
-        value = value.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    if spec.column(key).type == "integer":
-        return int(value)
-    return value
 
 
-def _floor(spec: ObjectSpec, key: str) -> KeyValue:
-    return 0 if spec.column(key).type == "integer" else ""
+def _get_all(client: QueryClient, queries: dict[str, Query]) -> dict[str, KeyValue]:
+    """The one key each query reads (absent when it finds none), the queries sent together."""
+    if len(queries) > 1:
+        with ThreadPoolExecutor(len(queries), thread_name_prefix="personyze-probe") as pool:
+            futures = {name: pool.submit(client.get, q) for name, q in queries.items()}
+            answers = {name: f.result() for name, f in futures.items()}
+    else:
+        answers = {name: client.get(q) for name, q in queries.items()}
+    found: dict[str, KeyValue] = {}
+    for name, answer in answers.items():
+        value = answer[0] if isinstance(answer, list) and answer else None
+        if isinstance(value, dict):  # a whole row instead of the one column
+            value = value.get(queries[name].column or "")
+        if isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit():
+            found[name] = int(value)
+    return found
 
 
 def _slow(spec: ObjectSpec, c: Condition, limits: ApiLimits) -> bool:

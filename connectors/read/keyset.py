@@ -5,13 +5,17 @@ exceed 1000, so offsets cannot page far. The scan therefore moves a lower bound 
 
 - a page holding several key values: its rows before the last value are complete groups (the
   page is sorted and starts at the bound), so they are emitted and the bound moves to the last
-  value, inclusive, to re-read that value's rows with the next page;
+  value, inclusive, to re-read that value's rows with the next page (a unique key has no such
+  group: the whole page is emitted and the bound moves past its last value);
 - a page holding one value V: the whole group is read by one equality query (indexed equality
-  is not slow, so up to 1000 rows), and the bound becomes ``c>V``; a group of 1000 or more is
-  split by the object's tie-breaker with the same scan inside ``c=V``.
+  is not slow, so up to 1000 rows), and the bound becomes ``c>V``; a group of 1000 or more goes
+  on from where that read stopped, by the object's tie-breaker, with the same scan inside
+  ``c=V``.
 
 Every group is thus emitted from one response or from one split, so no row is lost or repeated,
 objects without a primary key keep identical rows, and no set of seen keys grows with a stream.
+Each ``Checkpoint`` also carries the digests of the rows at its value (``connectors.read.digest``),
+taken when the rows arrive, so that a sync's state can say which of them were emitted.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, Protocol
 
 from connectors.api.errors import PersonyzeError
 from connectors.api.query import Condition, Query, all_of, cond
+from connectors.read.digest import row_digest
 
 Row = dict[str, Any]
 KeyValue = int | str
@@ -35,9 +40,11 @@ class QueryClient(Protocol):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Every row of this read (range and partition) with key <= ``value`` was yielded before."""
+    """Every row of this read (range and partition) with key <= ``value`` was yielded before;
+    ``digest`` lists the digests of the rows with key == ``value`` among them (sorted)."""
 
     value: KeyValue
+    digest: tuple[str, ...] = ()
 
 
 Item = Row | Checkpoint
@@ -69,6 +76,25 @@ class ScanPlan:
     tie_breaker: str | None
     page_size: int
     group_cap: int
+    # Columns whose values are unique (a one-column primary key): no group spans two pages.
+    unique: frozenset[str] = frozenset()
+
+
+def page_query(
+    plan: ScanPlan,
+    prefix: tuple[Condition, ...],
+    column: str,
+    lower: Bound | None,
+    upper: KeyValue | None,
+) -> Query:
+    conditions = list(prefix)
+    if lower is not None:
+        conditions.append(lower.condition(column))
+    if upper is not None:
+        conditions.append(cond(column, "<=", upper))
+    return Query(
+        plan.object, where=all_of(*conditions), order_by=(column,), offset=0, limit=plan.page_size
+    )
 
 
 def scan(
@@ -80,46 +106,54 @@ def scan(
     upper: KeyValue | None = None,
     *,
     split_column: str | None = None,
+    first_page: list[Row] | None = None,
 ) -> Iterator[Item]:
     """Rows of ``prefix`` with ``lower <= column <= upper`` in ``column`` order, then checkpoints.
 
     ``split_column`` is the column that splits a group too large for one equality read (the
-    tie-breaker at the top level, none inside a split).
+    tie-breaker at the top level, none inside a split). ``first_page``, when given, is the
+    answer to this scan's first page query, already read.
     """
+    unique = column in plan.unique
+    # the digests of the rows at the last value emitted, for a checkpoint on it after the end
+    tail: tuple[KeyValue | None, tuple[str, ...]] = (None, ())
     while True:
-        conditions = list(prefix)
-        if lower is not None:
-            conditions.append(lower.condition(column))
-        if upper is not None:
-            conditions.append(cond(column, "<=", upper))
-        page = _rows(
-            client.get(
-                Query(
-                    plan.object,
-                    where=all_of(*conditions),
-                    order_by=(column,),
-                    offset=0,
-                    limit=plan.page_size,
-                )
-            )
-        )
+        if first_page is not None:
+            page, first_page = first_page, None
+        else:
+            page = page_rows(client.get(page_query(plan, prefix, column, lower, upper)))
         if len(page) < plan.page_size:
-            yield from page
             done = upper if upper is not None else (page[-1][column] if page else None)
+            digest = _digest_at(page, column, done) or (tail[1] if tail[0] == done else ())
+            yield from page
             if done is not None:
-                yield Checkpoint(done)
+                yield Checkpoint(done, digest)
             return
         last = page[-1][column]
-        if page[0][column] != last:
+        if unique:
+            tail = (last, (row_digest(page[-1]),))
+            yield from page
+            yield Checkpoint(last, tail[1])
+            new_lower = Bound(last, inclusive=False)
+        elif page[0][column] != last:
             # Sorted page starting at the bound: every value before `last` is complete.
             first_last = next(i for i, row in enumerate(page) if row[column] == last)
-            yield from page[:first_last]
-            yield Checkpoint(page[first_last - 1][column])
+            complete = page[:first_last]
+            value = complete[-1][column]
+            digest = _digest_at(complete, column, value)
+            yield from complete
+            yield Checkpoint(value, digest)
             new_lower = Bound(last, inclusive=True)
         else:
-            yield from _group(client, plan, prefix, column, last, split_column)
-            yield Checkpoint(last)
+            digests = []
+            for row in group_rows(client, plan, prefix, column, last, split_column):
+                digests.append(row_digest(row))
+                yield row
+            tail = (last, tuple(sorted(digests)))
+            yield Checkpoint(last, tail[1])
             new_lower = Bound(last, inclusive=False)
+        if upper is not None and new_lower == Bound(upper, inclusive=False):
+            return  # the range is done: its checkpoint at `upper` was just yielded
         if new_lower == lower:
             raise NoProgress(
                 f"Personyze {plan.object} read made no progress on {column} at {last!r}: "
@@ -130,7 +164,7 @@ def scan(
         lower = new_lower
 
 
-def _group(
+def group_rows(
     client: QueryClient,
     plan: ScanPlan,
     prefix: tuple[Condition, ...],
@@ -138,9 +172,9 @@ def _group(
     value: KeyValue,
     split_column: str | None,
 ) -> Iterator[Row]:
-    """All rows with ``column = value``: one equality read, or a split by ``split_column``."""
+    """All rows with ``column = value``: one equality read, continued by ``split_column``."""
     inside = (*prefix, cond(column, "=", value))
-    rows = _rows(
+    rows = page_rows(
         client.get(
             Query(
                 plan.object,
@@ -165,16 +199,34 @@ def _group(
             object=plan.object,
             operation="read",
         )
-    for item in scan(client, plan, inside, split_column, None):
+    # The read is sorted by the tie-breaker: its values before the last one are complete.
+    last = rows[-1][split_column]
+    if split_column in plan.unique:
+        yield from rows
+        after = Bound(last, inclusive=False)
+    else:
+        yield from (row for row in rows if row[split_column] != last)
+        after = Bound(last, inclusive=True)
+    for item in scan(client, plan, inside, split_column, after):
         if not isinstance(item, Checkpoint):
             yield item
+
+
+def _digest_at(rows: list[Row], column: str, value: KeyValue | None) -> tuple[str, ...]:
+    """Digests of the rows at ``value`` (at the end of the sorted ``rows``)."""
+    found = []
+    for row in reversed(rows):
+        if row[column] != value:
+            break
+        found.append(row_digest(row))
+    return tuple(sorted(found))
 
 
 def _describe(prefix: tuple[Condition, ...]) -> str:
     return " & ".join(f"{c.column}{c.op}{c.value!r}" for c in prefix)
 
 
-def _rows(answer: Any) -> list[Row]:
+def page_rows(answer: Any) -> list[Row]:
     if not isinstance(answer, list) or not all(isinstance(r, dict) for r in answer):
         raise PersonyzeError(
             f"Personyze answered a read with {type(answer).__name__}, not a list of rows",

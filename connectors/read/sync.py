@@ -2,10 +2,14 @@
 ahead of them.
 
 State is plain JSON per stream:
-- incremental streams: ``{"<cursor>": <int>}`` — every row with a cursor value up to it was
-  emitted; the next sync starts AT it (inclusive), so rows sharing the bookmark's value are
-  re-emitted rather than risked (and objects whose recent days keep changing start a lookback
-  window earlier);
+- incremental streams: ``{"<cursor>": <int>, "emitted_row_digests": ["<16 hex>", ...]}`` —
+  every row with a cursor value up to the bookmark was emitted, and the digests name the rows
+  emitted at the bookmark's value (connectors/read/digest.py). The next sync starts AT the
+  bookmark (inclusive), because rows sharing its value may still arrive, and skips the rows
+  the digests name, so it emits exactly the rows not emitted before. Objects whose recent days
+  keep changing (``read.lookback``) start a lookback window earlier and keep the digests of
+  every row in that window: a row there is emitted again only when it changed. A state with
+  the bookmark alone (written before the digests) re-emits the rows at the bookmark;
 - child streams (user_list_users, one partition per list) are full refresh, resumable: while a
   sync runs the state says where it is (``{"resume": {"user_list_id": 17, "user_id": 1234}}``);
   a completed sync ends with ``{}`` so the next one reads every partition again;
@@ -16,17 +20,20 @@ State is plain JSON per stream:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors.read import Checkpoint, QueryClient, partitions, read_records, start_for
+from connectors.read.digest import EmittedRows, digests_of, row_digest
 from connectors.read.recommendations import SessionsCheckpoint, read_recommendations
 from connectors.read.streams import StreamDefinition, html_record
 from connectors.settings import MAX_UNIX_SECONDS, ConnectionSettings
 from connectors.spec import ObjectSpec, Specs
 
 RESUME = "resume"
+DIGESTS = "emitted_row_digests"
 
 
 class TextClient(QueryClient, Protocol):
@@ -82,12 +89,13 @@ def read_stream(
         yield from _read_partitions(client, specs, spec, state or {}, options)
         return
     if stream.cursor_field is None:
-        for item in read_records(client, spec, concurrency=options.concurrency):
+        # a full refresh costs one request per page of rows: no probes, no windows
+        for item in read_records(client, spec, snapshot=False):
             if not isinstance(item, Checkpoint):
                 yield item
         return
     bookmark = bookmark_of(stream, state)
-    yield from _read_incremental(client, spec, stream.cursor_field, bookmark, options)
+    yield from _read_incremental(client, spec, stream.cursor_field, bookmark, state, options)
 
 
 def bookmark_of(stream: StreamDefinition, state: Mapping[str, Any] | None) -> Any:
@@ -121,20 +129,59 @@ def _read_incremental(
     spec: ObjectSpec,
     cursor: str,
     bookmark: Any,
+    state: Mapping[str, Any] | None,
     options: ReadOptions,
 ) -> Iterator[dict[str, Any] | StateUpdate]:
+    emitted = EmittedRows(digests_of(dict(state or {}), DIGESTS))
+    lookback = spec.read.lookback
+    # lookback objects: (key, digest) of each row read, back to the next sync's start
+    window: deque[tuple[int, str]] = deque()
     start = start_for(spec, bookmark, options.start_date, options.lookback_window_days)
     last = bookmark
-    for item in read_records(client, spec, start=start, concurrency=options.concurrency):
+    current: dict[str, Any] | None = None
+    if bookmark is not None:
+        current = _state(cursor, bookmark, digests_of(dict(state or {}), DIGESTS))
+    items = read_records(
+        client,
+        spec,
+        start=start,
+        concurrency=options.concurrency,
+        start_group=bookmark is not None and start == bookmark,
+    )
+    for item in items:
         if isinstance(item, Checkpoint):
             # a lookback re-read must not move the bookmark backwards
             if last is None or item.value >= last:
                 last = item.value
-                yield StateUpdate({cursor: last})
-        else:
-            yield item
-    if last is not None:
-        yield StateUpdate({cursor: last})
+                digests = list(item.digest)
+                if lookback and isinstance(last, int):
+                    keep = start_for(spec, last, None, options.lookback_window_days)
+                    while window and isinstance(keep, int) and window[0][0] < keep:
+                        window.popleft()
+                    digests = sorted(d for _, d in window)
+                current = _state(cursor, last, digests)
+                yield StateUpdate(current)
+            continue
+        if lookback or (emitted and _key(item, cursor) == bookmark):
+            digest = row_digest(item)
+            if lookback:
+                window.append((_key(item, cursor), digest))
+            if emitted and emitted.take(digest):
+                continue  # emitted by an earlier sync, unchanged
+        yield item
+    if current is not None:
+        yield StateUpdate(current)
+
+
+def _state(cursor: str, bookmark: Any, digests: list[str]) -> dict[str, Any]:
+    """No digests and an empty list mean the same (nothing to skip): keep the state small."""
+    return {cursor: bookmark, DIGESTS: digests} if digests else {cursor: bookmark}
+
+
+def _key(row: Mapping[str, Any], cursor: str) -> Any:
+    """The row's cursor value; the API may send an integer as a numeric string (api §2.3)."""
+    value = row.get(cursor)
+    return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
 def _read_partitions(
@@ -157,9 +204,7 @@ def _read_partitions(
                 continue  # finished by the interrupted sync this one resumes
             if value == str(resume_partition):
                 start = resume.get(key)
-        for item in read_records(
-            client, spec, start=start, prefix=(partition,), concurrency=options.concurrency
-        ):
+        for item in read_records(client, spec, start=start, prefix=(partition,), snapshot=False):
             if isinstance(item, Checkpoint):
                 where = {link.filter_column: _number(value), key: item.value}
                 yield StateUpdate({RESUME: where})

@@ -5,10 +5,9 @@ windows scanned by a thread pool. Each window fills its own bounded queue; the c
 window after window in order, and only a bounded number of windows run ahead of it, so memory is
 about ``lookahead x queue_size`` batches whatever the stream's size.
 
-Windows are cut lazily, in key order, by a ``WindowSource``: a fixed list, or ``AdaptiveWindows``
-whose width follows the density the finished windows showed, so that every window holds a few
-pages — small enough that the windows ahead of the consumer finish instead of waiting for it,
-large enough that sparse stretches do not cost a request per empty window.
+Windows are cut lazily, in key order, by a ``WindowSource``: a fixed list, or ``ProbedWindows``,
+which ends each window where a probe finds the key of the 1000th row after its start, so that
+every window holds about the same number of rows whatever the density along the key.
 """
 
 from __future__ import annotations
@@ -45,9 +44,17 @@ def split_windows(low: int, high: int, count: int) -> list[Window]:
     return windows
 
 
+class _NotYet:
+    """No window is ready yet (a probe is on its way)."""
+
+
+NOT_YET = _NotYet()
+
+
 class WindowSource(Protocol):
-    def take(self) -> Window | None:
-        """The next window in key order, or None when the range is covered."""
+    def take(self, wait: bool = True) -> Window | _NotYet | None:
+        """The next window in key order, None when the range is covered, or (without
+        ``wait``) NOT_YET when the next one is not known yet."""
 
     def observe(self, window: Window, rows: int) -> None:
         """A finished window held ``rows`` items."""
@@ -57,37 +64,76 @@ class FixedWindows:
     def __init__(self, windows: list[Window]) -> None:
         self._windows = iter(windows)
 
-    def take(self) -> Window | None:
+    def take(self, wait: bool = True) -> Window | _NotYet | None:
         return next(self._windows, None)
 
     def observe(self, window: Window, rows: int) -> None:
         pass
 
 
-class AdaptiveWindows:
-    """``[low, high]`` cut into windows of about ``target_rows`` rows each, the width adjusted
-    (at most fourfold per step) from the row density of each finished window."""
+class ProbedWindows:
+    """``[low, high]`` cut into windows of about the same number of rows: each window ends at
+    the key a probe finds ``rows`` rows after the window's start (``probe(start)``, None when
+    fewer rows are left: the last window then ends at ``high``).
 
-    def __init__(self, low: int, high: int, width: int, target_rows: int) -> None:
-        self._next = low
-        self._high = high
-        self._width = max(1, width)
-        self._target = target_rows
-        self._lock = threading.Lock()
+    Densities vary too much along a cursor (a flash sale puts 800 rows in one second) for
+    windows cut by key width: a window ten times denser than the others keeps its worker
+    paging alone while the rest wait behind it. The probes form a chain (each starts after the
+    previous window), sent by a thread of their own that stays up to ``ahead`` windows ahead
+    of the workers; ``first`` is the end of a first window already probed.
+    """
 
-    def take(self) -> Window | None:
-        with self._lock:
-            if self._next > self._high:
-                return None
-            window = (self._next, min(self._high, self._next + self._width - 1))
-            self._next = window[1] + 1
-            return window
+    def __init__(
+        self,
+        low: int,
+        high: int,
+        probe: Callable[[int], int | None],
+        *,
+        first: int | None = None,
+        ahead: int = 16,
+    ) -> None:
+        self._cut: queue.Queue[Window | BaseException | None] = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        self._probe = probe
+        self._thread = threading.Thread(
+            target=self._run, args=(low, high, first), name="personyze-probe", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, low: int, high: int, end: int | None) -> None:
+        try:
+            while low <= high and not self._stop.is_set():
+                if end is None:
+                    found = self._probe(low)
+                    end = high if found is None else max(low, min(found, high))
+                self._put((low, end))
+                low, end = end + 1, None
+            self._put(None)
+        except BaseException as exc:
+            self._put(exc)
+
+    def _put(self, item: Window | BaseException | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._cut.put(item, timeout=_POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def take(self, wait: bool = True) -> Window | _NotYet | None:
+        try:
+            item = self._cut.get() if wait else self._cut.get_nowait()
+        except queue.Empty:
+            return NOT_YET
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
     def observe(self, window: Window, rows: int) -> None:
-        span = window[1] - window[0] + 1
-        wanted = span * self._target // max(rows, 1)
-        with self._lock:
-            self._width = max(1, min(wanted, self._width * 4), self._width // 4)
+        pass
+
+    def close(self) -> None:
+        self._stop.set()
 
 
 @dataclass
@@ -157,16 +203,26 @@ def run_windows(
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="personyze-read")
     failed = False
     exhausted = False
+    index = 0
+
+    def top_up() -> None:
+        """Hand windows to the pool, up to ``lookahead`` ahead; wait for one only when there
+        is nothing else to drain."""
+        nonlocal exhausted
+        while not exhausted and len(channels) < index + lookahead:
+            window = source.take(wait=len(channels) <= index)
+            if window is NOT_YET:
+                return
+            if window is None:
+                exhausted = True
+                return
+            assert isinstance(window, tuple)
+            channels.append(_Channel(queue_size, stop))
+            pool.submit(work, window, channels[-1])
+
     try:
-        index = 0
         while True:
-            while not exhausted and len(channels) < index + lookahead:
-                window = source.take()
-                if window is None:
-                    exhausted = True
-                    break
-                channels.append(_Channel(queue_size, stop))
-                pool.submit(work, window, channels[-1])
+            top_up()
             if index >= len(channels):
                 break
             channel = channels[index]
@@ -177,13 +233,18 @@ def run_windows(
                 try:
                     message = channel.queue.get(timeout=_POLL_SECONDS)
                 except queue.Empty:
+                    top_up()
                     continue
                 if isinstance(message, _Done):
                     break
                 yield from message
+                top_up()
             channels[index] = _Channel(0, stop)  # drained: let its memory go
             index += 1
     finally:
         stop.set()
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
         # After a worker error the others may sit in a request: raise now, let them end alone.
         pool.shutdown(wait=not failed, cancel_futures=True)

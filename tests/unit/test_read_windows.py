@@ -343,31 +343,38 @@ def test_integer_keys_sent_as_numeric_strings_still_give_integer_checkpoints(
     assert points and all(isinstance(v, int) for v in points) and points == sorted(points)
 
 
-def test_adaptive_windows_cover_the_range_and_follow_the_density() -> None:
-    from connectors.read.windows import AdaptiveWindows
+def test_probed_windows_end_where_the_probe_says_and_cover_the_range() -> None:
+    from connectors.read.windows import ProbedWindows
 
-    source = AdaptiveWindows(0, 99_999, width=100, target_rows=200)
-    first = source.take()
-    assert first == (0, 99)
-    source.observe(first, 800)  # four times too dense: narrower
-    second = source.take()
-    assert second == (100, 124)
-    source.observe(second, 0)  # empty: wider, at most fourfold per step
-    third = source.take()
-    assert third is not None and third[0] == 125 and third[1] - third[0] + 1 == 100
-    taken = [first, second, third]
+    keys = sorted([k for k in range(0, 50_000, 7)] + [30_000] * 3_000)  # a dense stretch
+    asked: list[int] = []
+
+    def probe(start: int) -> int | None:
+        asked.append(start)
+        after = [k for k in keys if k >= start]
+        return after[999] if len(after) >= 1000 else None
+
+    source = ProbedWindows(0, keys[-1], probe, first=6_993)
+    taken = []
     while (window := source.take()) is not None:
-        source.observe(window, 200)
+        assert isinstance(window, tuple)
         taken.append(window)
-    assert taken[-1][1] == 99_999
+    assert taken[0] == (0, 6_993)
+    assert taken[-1][1] == keys[-1]
     assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(taken))
+    assert asked == [w[0] for w in taken[1:]]  # one probe per window, the first one given
+    for lo, hi in taken[:-1]:
+        assert 1000 <= sum(1 for k in keys if lo <= k <= hi) <= 3_000 + 1000
 
 
-def test_run_windows_takes_windows_from_an_adaptive_source() -> None:
-    from connectors.read.windows import AdaptiveWindows
+def test_run_windows_takes_windows_from_a_probed_source() -> None:
+    from connectors.read.windows import ProbedWindows
 
     def scan(window: tuple[int, int]) -> Iterator[int]:
         return iter(range(window[0], window[1] + 1))
 
-    source = AdaptiveWindows(0, 9_999, width=7, target_rows=50)
+    def probe(start: int) -> int | None:
+        return start + 49 if start + 49 < 10_000 else None
+
+    source = ProbedWindows(0, 9_999, probe)
     assert list(run_windows(source, scan, concurrency=4)) == list(range(10_000))

@@ -1,0 +1,80 @@
+"""What the read engine's plan costs in requests, and the digests its checkpoints carry, against
+an in-memory API that enforces Personyze's row caps (tests/unit/test_read_windows.FakeApi)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from connectors.read import Checkpoint
+from connectors.read.digest import row_digest
+from tests.unit.test_read_windows import FakeApi, as_multiset, make_spec, read, rows_of
+
+
+def rows(times: list[int]) -> list[dict[str, object]]:
+    return [{"id": i + 1, "t": t, "code": "c", "note": "x"} for i, t in enumerate(times)]
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_read_whose_first_page_is_not_full_costs_one_request(concurrency: int) -> None:
+    api = FakeApi(rows(list(range(100, 149))))
+    items = list(read(api, make_spec(), start=100, concurrency=concurrency))
+    assert len(rows_of(items)) == 49
+    assert api.requests == 1
+
+
+@pytest.mark.parametrize("tie", [1, 300, 999])
+def test_a_resumed_read_that_finds_nothing_new_costs_two_requests(tie: int) -> None:
+    api = FakeApi(rows([50] * 10 + [100] * tie))
+    items = list(read(api, make_spec(), start=100, concurrency=8, start_group=True))
+    assert len(rows_of(items)) == tie
+    assert api.requests == 2
+    (last,) = [i for i in items if isinstance(i, Checkpoint)][-1:]
+    assert last.value == 100
+    assert Counter(last.digest) == Counter(row_digest(r) for r in rows_of(items))
+
+
+def test_a_full_refresh_read_costs_one_request_per_page() -> None:
+    """No probes without a snapshot; a unique key pages on '>': 50 new rows per page."""
+    api = FakeApi(rows(list(range(1, 1001))))
+    spec = make_spec(key="id")
+    assert len(rows_of(list(read(api, spec, snapshot=False)))) == 1000
+    assert api.requests == 1000 // 50 + 1
+
+
+def test_a_tie_of_more_than_1000_goes_on_from_where_its_equality_read_stopped() -> None:
+    api = FakeApi(rows([7] * 1200))
+    items = list(read(api, make_spec(), start=7, end=7))
+    assert as_multiset(rows_of(items)) == as_multiset(api.rows)
+    # page, equality read of 1000, then the 200 left by the (unique) tie-breaker: 4 full
+    # pages and a last one
+    assert api.requests == 1 + 1 + 5
+
+
+def test_every_checkpoint_carries_the_digests_of_the_rows_at_its_value() -> None:
+    data = rows([t // 3 for t in range(3000)] + [500] * 120)
+    api = FakeApi(data)
+    for concurrency in (1, 8):
+        items = list(read(api, make_spec(), concurrency=concurrency))
+        assert as_multiset(rows_of(items)) == as_multiset(data)
+        emitted: list[dict[str, object]] = []
+        for item in items:
+            if isinstance(item, Checkpoint):
+                at_value = [row_digest(r) for r in emitted if r["t"] == item.value]
+                assert Counter(item.digest) == Counter(at_value), item.value
+            else:
+                emitted.append(item)
+
+
+def test_concurrent_windows_cost_few_requests_beyond_the_pages() -> None:
+    data = rows([t // 2 for t in range(20_000)])
+    sequential, concurrent = FakeApi(data), FakeApi(data)
+    assert len(rows_of(list(read(sequential, make_spec(), concurrency=1)))) == 20_000
+    assert len(rows_of(list(read(concurrent, make_spec(), concurrency=8)))) == 20_000
+    # a window of about 1,000 rows costs one probe beyond its pages, and its last page may be
+    # short by more than a row where keys tie: at most 10% more requests
+    assert concurrent.requests <= sequential.requests * 1.10 + 2, (
+        sequential.requests,
+        concurrent.requests,
+    )
