@@ -15,6 +15,7 @@ from connectors.spec.models import ObjectSpec, WriteMode
 from connectors.write.execute import Gateway, send_do
 from connectors.write.ledger import Ledger
 from connectors.write.plan import MAX_EQUALITY_ROWS, in_list_chunks
+from connectors.write.readback import EventTally
 from connectors.write.records import Item
 from connectors.write.targets import StreamTarget
 
@@ -39,6 +40,7 @@ class Context:
     count: Callable[[str, int], None]
     report: Callable[[str | None, str, Any], None]
     users: UserDirectory
+    tally: EventTally
     state: dict[str, Any] = field(default_factory=dict)
 
 

@@ -11,6 +11,7 @@ end-of-run work (mirror removals) and returns the summary.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from connectors.spec.loader import Specs, default_specs
 from connectors.write import events, members, rows
 from connectors.write.context import Context, UserDirectory
 from connectors.write.execute import Gateway
-from connectors.write.ledger import DONE, UNKNOWN, Ledger
+from connectors.write.ledger import Ledger
+from connectors.write.readback import EventTally
 from connectors.write.records import Item, Refused, key_column, key_text, shape, without_metadata
 from connectors.write.rejects import RejectsFile
 from connectors.write.summary import ErrorRateExceeded, RunSummary, StreamCounts
@@ -81,6 +83,7 @@ class WriteEngine:
         self._rejects = RejectsFile(options.rejects_path)
         self._pool = ThreadPoolExecutor(options.concurrency) if options.concurrency > 1 else None
         users = UserDirectory(self._gw)
+        tally = EventTally()
         self._contexts: dict[str, Context] = {}
         for name, target in targets.items():
             spec, mode = resolve(target, self.specs)
@@ -100,9 +103,12 @@ class WriteEngine:
                 count=self._counter(name),
                 report=self._reporter(name),
                 users=users,
+                tally=tally,
             )
         self._buffers: dict[str, list[Item]] = {name: [] for name in targets}
-        self._hashes: dict[str, set[str]] = {name: set() for name in targets}
+        # per stream: event ids seen, and how often each event content occurred
+        self._event_ids: dict[str, set[str]] = {name: set() for name in targets}
+        self._occurrences: dict[str, Counter[str]] = {name: Counter() for name in targets}
         self._settled: set[int] = set()
         self._oldest: float | None = None
         self._order: list[str] = []
@@ -181,11 +187,16 @@ class WriteEngine:
     def _skip(self, ctx: Context, item: Item) -> bool:
         stream = ctx.stream
         if ctx.mode.event:
-            state = self._ledger.event_state(stream, item.hash)
-            if item.hash in self._hashes[stream] or state in (DONE, UNKNOWN):
-                self._summary.add(stream, "skipped")
-                return True
-            self._hashes[stream].add(item.hash)
+            # An event's identity: its event id, else "the n-th row with this content".
+            if item.event_id is not None:
+                if item.event_id in self._event_ids[stream]:
+                    self._summary.add(stream, "skipped")  # delivered twice in this input
+                    return True
+                self._event_ids[stream].add(item.event_id)
+                item.identity = "id:" + item.event_id
+            else:
+                self._occurrences[stream][item.hash] += 1
+                item.identity = f"{item.hash}#{self._occurrences[stream][item.hash]}"
         elif (
             self.options.skip_unchanged
             and ctx.mode.strategy in UPSERT_STRATEGIES

@@ -44,12 +44,21 @@ class Ledger:
 
     # -- events -------------------------------------------------------------------------------
 
-    def event_state(self, stream: str, digest: str) -> str | None:
+    def entries(self, stream: str, identities: list[str]) -> dict[str, tuple[str, Any]]:
+        """State and planned request of the events the ledger knows among ``identities``."""
+        found: dict[str, tuple[str, Any]] = {}
+        wanted = list(dict.fromkeys(identities))
         with self._lock:
-            row = self._db.execute(
-                "SELECT state FROM events WHERE stream = ? AND hash = ?", (stream, digest)
-            ).fetchone()
-        return None if row is None else str(row[0])
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = self._db.execute(
+                    "SELECT hash, state, body FROM events WHERE stream = ? AND hash IN ("
+                    + ",".join("?" for _ in chunk)
+                    + ")",
+                    (stream, *chunk),
+                ).fetchall()
+                found.update({str(h): (str(s), json.loads(b) if b else None) for h, s, b in rows})
+        return found
 
     def mark_pending(self, stream: str, entries: list[tuple[str, Any]]) -> None:
         """Record events (hash, planned request) as about to be sent; committed before return."""
