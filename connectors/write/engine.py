@@ -1,11 +1,11 @@
 """The write engine: records in, planned and sent per stream, every record settled.
 
-``add`` shapes a record (or rejects it) and buffers it; every buffer is flushed, streams in the
-order they first received records, when one holds ``batch_size`` records or the oldest buffered
-record is older than ``max_batch_age_seconds`` (checked on add). ``flush`` returns once every
-record added before it was accepted by Personyze or rejected, so adapters emit state only after
-it. ``finish`` flushes, runs the
-end-of-run work (mirror removals) and returns the summary.
+``add`` shapes a record (or rejects it) and buffers it; every buffer is flushed (rows before
+memberships before events, then in the order streams first received records) when one holds
+``batch_size`` records or the oldest buffered record is older than ``max_batch_age_seconds``
+(checked on add). ``flush`` returns once every record added before it was accepted by Personyze
+or rejected, so adapters emit state only after it. ``finish`` flushes, runs the end-of-run work
+(mirror removals) and returns the summary.
 """
 
 from __future__ import annotations
@@ -138,8 +138,7 @@ class WriteEngine:
             self._oldest = now
         if stream not in self._order:
             self._order.append(stream)
-        # Every buffer goes, in the order streams first received records: an interaction then
-        # never reaches Personyze before the product or profile the input gave first.
+        # Every buffer goes (see ``flush`` for the order).
         if (
             len(self._buffers[stream]) >= self.options.batch_size
             or now - self._oldest >= self.options.max_batch_age_seconds
@@ -150,7 +149,12 @@ class WriteEngine:
         if stream is not None:
             names = [stream]
         else:
-            names = [*self._order, *(n for n in self._buffers if n not in self._order)]
+            # Rows that others name (profiles, catalog rows, lists) go before memberships, and
+            # those before events, each in the order streams first received records: an
+            # interaction never reaches Personyze before the product or profile it names,
+            # whatever order a resumed input interleaves them in.
+            seen = [*self._order, *(n for n in self._buffers if n not in self._order)]
+            names = sorted(seen, key=lambda n: (_layer(self._contexts[n]), seen.index(n)))
         for name in names:
             items, self._buffers[name] = self._buffers[name], []
             if items:
@@ -252,6 +256,12 @@ class WriteEngine:
             return
         if self._summary.error_rate > self.options.max_error_rate:
             raise ErrorRateExceeded(self._summary, self.options.max_error_rate)
+
+
+def _layer(ctx: Context) -> int:
+    if ctx.mode.event:
+        return 2
+    return 1 if ctx.mode.strategy.startswith("members_") else 0
 
 
 def _key_of(ctx: Context, record: Mapping[str, Any]) -> str | None:

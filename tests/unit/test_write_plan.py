@@ -161,7 +161,7 @@ def test_event_id_column_is_taken_out_of_the_fields() -> None:
     row = {"email": "a@x.io", "product_internal_id": "S1", "status": "goal", "line": 7}
     item = _shape("orders", row, config)
     assert item.event_id == "7" and "line" not in item.fields
-    with pytest.raises(Refused, match="event id.*'line'"):
+    with pytest.raises(Refused, match=r"event id.*'line'"):
         _shape("orders", {**row, "line": None}, config)
 
 

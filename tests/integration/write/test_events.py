@@ -72,9 +72,7 @@ def test_without_an_event_time_the_ledger_makes_a_rerun_send_nothing_new(
     assert (interactions(sandbox, ["SKU-00006"]) - before_products)[
         (uid, "SKU-00006", "viewed", 1, None)
     ] == 2
-    assert (article_interactions(sandbox) - before_articles) == {
-        (uid, "article-0002", "liked"): 2
-    }
+    assert (article_interactions(sandbox) - before_articles) == {(uid, "article-0002", "liked"): 2}
     assert summary.streams["products_interactions"].skipped == 2
     assert summary.streams["articles_interactions"].skipped == 2
     assert summary.total("appended") == 0
@@ -103,3 +101,22 @@ def test_an_event_id_column_is_the_identity(sandbox: RunningSandbox, tmp_path: P
     reasons = [r["reason"] for r in rejects(tmp_path) if r["stream"] == "orders"]
     assert len(reasons) == 2 and all("event id: column 'line_id'" in r for r in reasons)
     assert "line_id" not in str(added)  # the id column is not sent to Personyze
+
+
+def test_an_interaction_given_before_its_product_still_finds_it(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """A resumed input may start in the middle of a customer's records: the interaction stream
+    then receives records first, but products and profiles of the same batch go first."""
+    records: Records = {
+        "products_interactions": [
+            view("NEW-SKU", email="late@example.com"),
+            view("SKU-00008", email="late@example.com"),
+        ],
+        "products": [{"internal_id": "NEW-SKU", "title": "Given after its interaction"}],
+        "users": [{"email": "late@example.com", "first_name": "Late"}],
+    }
+    summary = write(sandbox, {}, records, tmp_path, ledger_path=None)
+    assert summary.total("rejected") == 0, rejects(tmp_path)
+    uid = users_by_email(sandbox, ["late@example.com"])["late@example.com"]["user_id"]
+    assert interactions(sandbox, ["NEW-SKU"]) == {(uid, "NEW-SKU", "viewed", 1, None): 1}
