@@ -41,6 +41,7 @@ class Context:
     report: Callable[[str | None, str, Any], None]
     users: UserDirectory
     tally: EventTally
+    skip_unchanged: bool = True
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,6 +62,23 @@ def existing_values(
     return found
 
 
+def existing_rows(
+    gw: Gateway, stream: str, obj: str, column: str, values: list[str]
+) -> dict[str, list[dict[str, Any]]] | None:
+    """The rows of ``obj`` whose ``column`` (indexed) holds one of ``values``, by value, read
+    whole by IN-list reads (to compare their content); None in a dry run."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for chunk in in_list_chunks(values):
+        q = Query(obj, where=all_of(cond(column, ":", chunk)), limit=MAX_EQUALITY_ROWS)
+        rows = gw.get(stream, q)
+        if rows is None:
+            return None
+        for row in rows:
+            if row.get(column) is not None:
+                found.setdefault(str(row[column]), []).append(dict(row))
+    return found
+
+
 class UserDirectory:
     """user_id of profiles by email, internal_id or user_id, cached for the run. When several
     profiles share a key the lowest user_id is used, so the choice is stable."""
@@ -69,6 +87,14 @@ class UserDirectory:
         self.gw = gw
         self._ids: dict[tuple[str, str], int | str] = {}
         self._lock = threading.Lock()
+
+    def remember(self, key: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+        """Profiles read by another strategy (rows by ``key`` value): no need to look them up."""
+        with self._lock:
+            for value, found in rows.items():
+                ids = [int(r["user_id"]) for r in found if r.get("user_id") is not None]
+                if ids:
+                    self._ids[(key, value)] = min(ids)
 
     def lookup(self, stream: str, key: str, values: list[str]) -> dict[str, int | str]:
         """Known user ids by key value (a dry run answers placeholders)."""

@@ -43,7 +43,6 @@ STRATEGIES: dict[str, Strategy] = {
     "events": events.events,
     "commands": events.commands,
 }
-UPSERT_STRATEGIES = frozenset({"profile_commands", "post_rows", "put_rows"})
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class WriteOptions:
     batch_size: int = 500
     max_batch_age_seconds: float = 60.0
     concurrency: int = 4
-    skip_unchanged: bool = False
+    skip_unchanged: bool = True
     plan_out: TextIO | None = None
 
 
@@ -104,6 +103,7 @@ class WriteEngine:
                 report=self._reporter(name),
                 users=users,
                 tally=tally,
+                skip_unchanged=options.skip_unchanged,
             )
         self._buffers: dict[str, list[Item]] = {name: [] for name in targets}
         # per stream: event ids seen, and how often each event content occurred
@@ -201,14 +201,6 @@ class WriteEngine:
             else:
                 self._occurrences[stream][item.hash] += 1
                 item.identity = f"{item.hash}#{self._occurrences[stream][item.hash]}"
-        elif (
-            self.options.skip_unchanged
-            and ctx.mode.strategy in UPSERT_STRATEGIES
-            and item.key is not None
-            and self._ledger.unchanged(stream, item.key, item.hash)
-        ):
-            self._summary.add(stream, "unchanged")
-            return True
         return False
 
     def _run(self, ctx: Context, items: list[Item]) -> None:
@@ -218,18 +210,11 @@ class WriteEngine:
             self._reject(item, "internal error: the write engine did not settle this record")
         for item in items:
             self._settled.discard(id(item))
-        if self.options.skip_unchanged and ctx.mode.strategy in UPSERT_STRATEGIES:
-            done = ctx.state.pop("written", [])
-            if done and not self.options.dry_run:
-                self._ledger.remember(ctx.stream, done)
 
     def _accept(self, item: Item, how: str | None) -> None:
         self._settled.add(id(item))
         if how is not None:
             self._summary.add(item.stream, how)
-        ctx = self._contexts[item.stream]
-        if item.key is not None and ctx.mode.strategy in UPSERT_STRATEGIES:
-            ctx.state.setdefault("written", []).append((item.key, item.hash))
 
     def _reject(self, item: Item, reason: str) -> None:
         self._settled.add(id(item))

@@ -18,7 +18,13 @@ from typing import Any, Literal, TextIO, TypeVar
 from connectors.api.client import PersonyzeClient
 from connectors.api.errors import OutcomeUnknown, RequestError
 from connectors.api.query import Query, build_path
-from connectors.write.plan import Call, do_batches, failed_command
+from connectors.write.plan import (
+    MAX_DO_COMMANDS,
+    MAX_IDEMPOTENT_DO_COMMANDS,
+    Call,
+    do_batches,
+    failed_command,
+)
 from connectors.write.summary import RunSummary
 
 T = TypeVar("T")
@@ -93,7 +99,8 @@ def send_do(
 ) -> None:
     """Send ``commands`` in as few `do` requests as fit; ``settle(start, end, outcome, reason)``
     is called for every index range as soon as its outcome is known."""
-    for start, end in do_batches(commands):
+    size = MAX_IDEMPOTENT_DO_COMMANDS if idempotent else MAX_DO_COMMANDS
+    for start, end in do_batches(commands, max_count=size):
         index, resends = start, 0
         while index < end:
             batch = list(commands[index:end])

@@ -1,11 +1,17 @@
-"""The write ledger: a SQLite file that makes re-runs safe for events, which are not idempotent.
+"""The event ledger: what this run (and, with a file, earlier runs) did with each event.
 
-``events``: one row per event (stream + hash of the record's mapped content). An event is
-``pending`` from just before its request leaves until Personyze accepted it (``done``). A pending
-row found later (a crash, or an answer lost in transit) is reconciled by reading the event back
-where the object allows it, and otherwise marked ``unknown`` and reported, never resent.
-``upserts``: the content hash last written per stream and match key, for ``skip_unchanged``.
-Without a ledger path the ledger lives in memory and protects one run only.
+``events``: one row per event (stream + identity: the event id, or the content hash and its
+occurrence in the input; the column is still called ``hash``), with the request planned for
+it. An event is ``pending`` from just before its request leaves until Personyze accepted it
+(``done``), ``unknown`` when it was given up. A pending row found by a later run (a crash) is
+delivered with the request planned then (the same stamped transaction_time), read back first
+where the object allows it, otherwise reported and never resent.
+
+The ledger is an optimisation, not the guarantee: product interactions are read back before
+they are sent whether or not a ledger remembers them. With ``ledger_path`` unset (the default:
+a container keeps no file between attempts) it lives in memory for one run. A file remembers
+across runs the events nothing can read back (article interactions) and the stamps of events
+without an event time, and saves the read-back of events it knows as done.
 """
 
 from __future__ import annotations
@@ -32,10 +38,6 @@ class Ledger:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS events (stream TEXT NOT NULL, hash TEXT NOT NULL, "
                 "state TEXT NOT NULL, body TEXT, updated REAL, PRIMARY KEY (stream, hash))"
-            )
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS upserts (stream TEXT NOT NULL, key TEXT NOT NULL, "
-                "hash TEXT NOT NULL, PRIMARY KEY (stream, key))"
             )
 
     def close(self) -> None:
@@ -92,19 +94,3 @@ class Ledger:
                 (stream, PENDING),
             ).fetchall()
         return [(str(h), json.loads(b)) for h, b in rows]
-
-    # -- upserts ------------------------------------------------------------------------------
-
-    def unchanged(self, stream: str, key: str, digest: str) -> bool:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT hash FROM upserts WHERE stream = ? AND key = ?", (stream, key)
-            ).fetchone()
-        return row is not None and row[0] == digest
-
-    def remember(self, stream: str, pairs: list[tuple[str, str]]) -> None:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO upserts (stream, key, hash) VALUES (?, ?, ?)",
-                [(stream, k, h) for k, h in pairs],
-            )

@@ -136,13 +136,14 @@ def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     assert article_interactions(sandbox) == articles
     assert members(sandbox, 2) == {users[e]["user_id"] for e in NEW[:5]}
     t = second.streams
-    assert t["users"].created == 0 and t["users"].updated == 13
+    # skip_unchanged (the default): profiles and products are only read
+    assert (t["users"].created, t["users"].updated, t["users"].unchanged) == (0, 0, 13)
+    assert (t["products"].unchanged, t["products"].calls) == (8, 1)
     assert t["events"].skipped == 9 and t["events"].appended == 0
     assert t["reads"].skipped == 3 and t["do"].skipped == 1
     assert t["vip_add"].created == 0 and t["vip_add"].unchanged == 3
     assert t["lists"].created == 0 and t["newsletter"].deleted == 0
 
-    # skip_unchanged: a third run sends no upsert at all
-    third = write(sandbox, {}, {"products": records["products"]}, tmp_path, skip_unchanged=True)
-    third = write(sandbox, {}, {"products": records["products"]}, tmp_path, skip_unchanged=True)
-    assert third.streams["products"].unchanged == 8 and third.streams["products"].calls == 0
+    # without skip_unchanged every profile is written again
+    third = write(sandbox, {}, {"users": records["users"]}, tmp_path, skip_unchanged=False)
+    assert third.streams["users"].updated == 13
