@@ -172,6 +172,14 @@ class WriteEngine:
                 members.finish_mirror(ctx, self._summary.streams[name].rejected)
             for note in ctx.state.pop("notes", []):
                 self._summary.note(name, note)
+            unknown = self._summary.streams[name].unknown
+            if unknown:
+                self._summary.note(
+                    name,
+                    f"{unknown} event(s) of unknown outcome: the answer to their request was lost "
+                    f"and {ctx.spec.name} cannot be read back, so they were not resent (at most "
+                    "once: they may be missing); each is in the rejects file",
+                )
         self._finished = True
         self.close()
         return self._summary
