@@ -62,6 +62,19 @@ def existing_values(
     return found
 
 
+def row_id(value: Any) -> int | str:
+    """A row id as Personyze returns it (a number), or a dry run's placeholder for a row it
+    would create (``<new users row 3>``)."""
+    text = str(value)
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def lowest_id(values: list[Any]) -> int | str:
+    """The lowest id; a real one before a placeholder."""
+    ids = [row_id(v) for v in values]
+    return min(ids, key=lambda i: (isinstance(i, str), i if isinstance(i, int) else 0, str(i)))
+
+
 def existing_rows(
     gw: Gateway, stream: str, obj: str, column: str, values: list[str]
 ) -> dict[str, list[dict[str, Any]]] | None:
@@ -92,12 +105,12 @@ class UserDirectory:
         """Profiles read by another strategy (rows by ``key`` value): no need to look them up."""
         with self._lock:
             for value, found in rows.items():
-                ids = [int(r["user_id"]) for r in found if r.get("user_id") is not None]
+                ids = [r["user_id"] for r in found if r.get("user_id") is not None]
                 if ids:
-                    self._ids[(key, value)] = min(ids)
+                    self._ids[(key, value)] = lowest_id(ids)
 
     def lookup(self, stream: str, key: str, values: list[str]) -> dict[str, int | str]:
-        """Known user ids by key value (a dry run answers placeholders)."""
+        """Known user ids by key value (a dry run's placeholders for profiles it would create)."""
         with self._lock:
             wanted = [v for v in dict.fromkeys(values) if (key, v) not in self._ids]
         found: dict[str, int | str] = {}
@@ -109,14 +122,10 @@ class UserDirectory:
                 order_by=("user_id",),
                 limit=MAX_EQUALITY_ROWS,
             )
-            rows = self.gw.get(stream, q)
-            if rows is None:
-                found.update({v: f"<user_id of {key}={v}>" for v in chunk})
-                continue
-            for row in rows:
+            for row in self.gw.get(stream, q):
                 value = row.get(key)
                 if value is not None and str(value) not in found:
-                    found[str(value)] = int(row["user_id"])
+                    found[str(value)] = row_id(row["user_id"])
         with self._lock:
             for value, uid in found.items():
                 self._ids[(key, value)] = uid

@@ -75,10 +75,14 @@ class WriteEngine:
         self.specs = specs or default_specs()
         self._summary = RunSummary(dry_run=options.dry_run)
         self._gw = Gateway(
-            client, self._summary, dry_run=options.dry_run, plan_out=options.plan_out
+            client,
+            self._summary,
+            dry_run=options.dry_run,
+            plan_out=options.plan_out,
+            specs=self.specs,
         )
-        # A dry run must not mark anything as sent: its ledger lives in memory.
-        self._ledger = Ledger(None if options.dry_run else options.ledger_path)
+        # A dry run sees what earlier runs sent but marks nothing: its copy lives in memory.
+        self._ledger = Ledger(options.ledger_path, read_only=options.dry_run)
         self._rejects = RejectsFile(options.rejects_path)
         self._pool = ThreadPoolExecutor(options.concurrency) if options.concurrency > 1 else None
         users = UserDirectory(self._gw)

@@ -18,6 +18,7 @@ from typing import Any, Literal, TextIO, TypeVar
 from connectors.api.client import PersonyzeClient
 from connectors.api.errors import OutcomeUnknown, RequestError
 from connectors.api.query import Query, build_path
+from connectors.spec.loader import Specs
 from connectors.write.plan import (
     MAX_DO_COMMANDS,
     MAX_IDEMPOTENT_DO_COMMANDS,
@@ -25,6 +26,7 @@ from connectors.write.plan import (
     do_batches,
     failed_command,
 )
+from connectors.write.rehearsal import Rehearsal
 from connectors.write.summary import RunSummary
 
 T = TypeVar("T")
@@ -37,7 +39,9 @@ RESENDS = 3
 
 class Gateway:
     """Every request of the write engine goes through here: counted per stream, and in a dry
-    run printed instead of sent (reads answer None: "not known")."""
+    run printed; a dry run sends its reads and answers its writes itself (``Rehearsal``: as
+    Personyze would, without sending them). A dry run without a client reads an empty
+    account."""
 
     def __init__(
         self,
@@ -46,12 +50,14 @@ class Gateway:
         *,
         dry_run: bool,
         plan_out: TextIO | None,
+        specs: Specs,
     ) -> None:
         if client is None and not dry_run:
             raise ValueError("a write engine needs a client unless dry_run is set")
         self.client = client
         self.summary = summary
         self.dry = dry_run
+        self.rehearsal = Rehearsal(client, specs) if dry_run else None
         self._out = plan_out
         self._print_lock = threading.Lock()
 
@@ -65,26 +71,30 @@ class Gateway:
 
     def get(self, stream: str, query: Query) -> Any:
         self._record(stream, Call("GET", build_path(query)))
-        if self.client is None or self.dry:
-            return None
+        if self.rehearsal is not None:
+            return self.rehearsal.get(query)
+        assert self.client is not None
         return self.client.get(query)
 
     def post(self, stream: str, path: str, body: Any) -> Any:
         self._record(stream, Call("POST", path, body))
-        if self.client is None or self.dry:
-            return None
+        if self.rehearsal is not None:
+            return self.rehearsal.post(path, body)
+        assert self.client is not None
         return self.client.post(path, body)
 
-    def put(self, stream: str, query: Query, body: dict[str, Any]) -> int | None:
+    def put(self, stream: str, query: Query, body: dict[str, Any]) -> int:
         self._record(stream, Call("PUT", build_path(query), body))
-        if self.client is None or self.dry:
-            return None
+        if self.rehearsal is not None:
+            return self.rehearsal.put(query, body)
+        assert self.client is not None
         return self.client.put(query, body)
 
-    def delete(self, stream: str, query: Query) -> int | None:
+    def delete(self, stream: str, query: Query) -> int:
         self._record(stream, Call("DELETE", build_path(query)))
-        if self.client is None or self.dry:
-            return None
+        if self.rehearsal is not None:
+            return self.rehearsal.delete(query)
+        assert self.client is not None
         return self.client.delete(query)
 
 

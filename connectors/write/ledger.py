@@ -27,12 +27,21 @@ PENDING, DONE, UNKNOWN = "pending", "done", "unknown"
 
 
 class Ledger:
-    def __init__(self, path: Path | None) -> None:
+    """``read_only`` (a dry run): the file's events are read into memory, nothing is written
+    back and no file is created."""
+
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.Lock()
+        if path is not None and not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        memory = path is None or read_only
         self._db = sqlite3.connect(
-            str(path) if path is not None else ":memory:", check_same_thread=False, timeout=30
+            ":memory:" if memory else str(path), check_same_thread=False, timeout=30
         )
+        if read_only and path is not None and path.exists():
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as source:
+                source.backup(self._db)
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(

@@ -10,7 +10,7 @@ from typing import Any
 from connectors.api.errors import RequestError
 from connectors.api.query import Query, all_of, cond
 from connectors.write.commands import profile_command, user_key
-from connectors.write.context import Context, existing_rows
+from connectors.write.context import Context, existing_rows, lowest_id
 from connectors.write.execute import Outcome, parallel, resend_unknown, send_do
 from connectors.write.plan import in_list_chunks
 from connectors.write.records import Item, Refused
@@ -189,15 +189,13 @@ def find_or_create(
     pk = ctx.specs.object(obj).primary_key[0]
     q = Query(obj, where=all_of(cond(key, "=", value)), column=pk, order_by=(pk,), limit=1000)
     rows = ctx.gw.get(ctx.stream, q)
-    if rows is None:
-        return f"<{pk} of {obj} {key}={value}>", False
     if rows:
-        return min(int(r) for r in rows), False
+        return lowest_id(rows), False
     resend_unknown(lambda: ctx.gw.post(ctx.stream, obj, body))
-    rows = ctx.gw.get(ctx.stream, q) or []
+    rows = ctx.gw.get(ctx.stream, q)
     if not rows:
         raise Refused(f"{obj} row with {key}={value} was not found after creating it")
-    return min(int(r) for r in rows), True
+    return lowest_id(rows), True
 
 
 def named_rows(ctx: Context, items: list[Item]) -> None:
