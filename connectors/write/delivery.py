@@ -94,6 +94,7 @@ def _send(ctx: Context, events: list[Event]) -> list[Event]:
         settle,
         idempotent=False,
         before_send=mark,
+        verifiable=all(e.key is not None for e in calls),
     )
 
     def post(event: Event) -> None:

@@ -106,10 +106,12 @@ def send_do(
     *,
     idempotent: bool,
     before_send: Callable[[int, int], None] | None = None,
+    verifiable: bool = False,
 ) -> None:
     """Send ``commands`` in as few `do` requests as fit; ``settle(start, end, outcome, reason)``
-    is called for every index range as soon as its outcome is known."""
-    size = MAX_IDEMPOTENT_DO_COMMANDS if idempotent else MAX_DO_COMMANDS
+    is called for every index range as soon as its outcome is known. ``verifiable``: the
+    commands can be read back after a lost answer, so a large request loses nothing."""
+    size = MAX_IDEMPOTENT_DO_COMMANDS if idempotent or verifiable else MAX_DO_COMMANDS
     for start, end in do_batches(commands, max_count=size):
         index, resends = start, 0
         while index < end:

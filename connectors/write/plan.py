@@ -15,9 +15,9 @@ from connectors.api.query import encode_value
 MAX_IN_VALUES = 500
 MAX_IN_CHARS = 7_000
 # One `do` request carries at most this many commands and about this much JSON; the API
-# documents no limit. Events go in smaller requests, since a request whose answer is lost
-# leaves its events to be read back (or, for those nothing reads back, lost); idempotent
-# commands (`User profile`, ~100 bytes each) are simply sent again.
+# documents no limit. Events nothing can read back go in smaller requests, since a request whose
+# answer is lost loses them; idempotent commands (`User profile`, ~100 bytes each) are simply
+# sent again, and product interactions are read back.
 MAX_DO_COMMANDS = 500
 MAX_IDEMPOTENT_DO_COMMANDS = 1000
 MAX_DO_CHARS = 512_000
