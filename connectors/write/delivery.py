@@ -53,21 +53,18 @@ def deliver(ctx: Context, events: list[Event]) -> None:
         for e in events
         if e.key is not None and (e.resumed or not e.entry["readback"].get("stamped"))
     ]
-    present = _already_held(ctx, check) if check else set()
+    # what Personyze held before this batch's events, per content: the count each is read against
+    before: dict[EventKey, int] = {}
+    present = _already_held(ctx, check, before) if check else set()
     _done(ctx, [e for e in events if e.identity in present], "skipped")
     unknown = _send(ctx, [e for e in events if e.identity not in present])
-    _settle(ctx, unknown)
+    _settle(ctx, unknown, before)
 
 
-def _already_held(ctx: Context, events: list[Event]) -> set[str]:
+def _already_held(ctx: Context, events: list[Event], before: dict[EventKey, int]) -> set[str]:
     have = held(ctx, [e.key for e in events if e.key is not None])
-    present = set()
-    for event in events:
-        assert event.key is not None
-        before = ctx.tally.held(event.key, have[event.key])
-        if event.rank <= max(before, have[event.key]):
-            present.add(event.identity)
-    return present
+    before.update(have)
+    return {e.identity for e in events if e.key is not None and e.rank <= have[e.key]}
 
 
 def _send(ctx: Context, events: list[Event]) -> list[Event]:
@@ -112,8 +109,10 @@ def _send(ctx: Context, events: list[Event]) -> list[Event]:
     return unknown
 
 
-def _settle(ctx: Context, unknown: list[Event]) -> None:
-    """Read back events whose answer was lost; resend the missing ones, bounded."""
+def _settle(ctx: Context, unknown: list[Event], before: dict[EventKey, int]) -> None:
+    """Read back events whose answer was lost; resend the missing ones, bounded. Personyze
+    should hold max(what it held before, the run's events like them) rows of each content;
+    for content not read before sending (stamped now), the first reading stands for before."""
     for round_ in range(SETTLE_ROUNDS + 1):
         if not unknown:
             return
@@ -137,7 +136,8 @@ def _settle(ctx: Context, unknown: list[Event]) -> None:
             assert event.key is not None
             by_key.setdefault(event.key, []).append(event)
         for key, group in by_key.items():
-            count = min(len(group), ctx.tally.missing(key, have[key]))
+            target = max(before.setdefault(key, have[key]), ctx.tally.seen(key))
+            count = min(len(group), max(0, target - have[key]))
             group.sort(key=lambda e: e.rank)
             _done(ctx, group[: len(group) - count], "appended")
             missing += group[len(group) - count :]

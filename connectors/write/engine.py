@@ -86,7 +86,10 @@ class WriteEngine:
         self._rejects = RejectsFile(options.rejects_path)
         self._pool = ThreadPoolExecutor(options.concurrency) if options.concurrency > 1 else None
         users = UserDirectory(self._gw)
-        tally = EventTally()
+        # With a ledger file an event may be named twice (an earlier run's leftover, then its
+        # record), and its identity must be the same in every run: "the n-th row like it".
+        self._remembers = options.ledger_path is not None
+        tally = EventTally(track=self._remembers)
         self._contexts: dict[str, Context] = {}
         for name, target in targets.items():
             spec, mode = resolve(target, self.specs)
@@ -110,9 +113,10 @@ class WriteEngine:
                 skip_unchanged=options.skip_unchanged,
             )
         self._buffers: dict[str, list[Item]] = {name: [] for name in targets}
-        # per stream: event ids seen, and how often each event content occurred
+        # per stream: event ids seen, how often each event content occurred (with a ledger file)
         self._event_ids: dict[str, set[str]] = {name: set() for name in targets}
-        self._occurrences: dict[str, Counter[str]] = {name: Counter() for name in targets}
+        self._occurrences: dict[str, Counter[bytes]] = {name: Counter() for name in targets}
+        self._serial = 0
         self._settled: set[int] = set()
         self._oldest: float | None = None
         self._order: list[str] = []
@@ -210,9 +214,13 @@ class WriteEngine:
                     return True
                 self._event_ids[stream].add(item.event_id)
                 item.identity = "id:" + item.event_id
-            else:
-                self._occurrences[stream][item.hash] += 1
-                item.identity = f"{item.hash}#{self._occurrences[stream][item.hash]}"
+            elif self._remembers:
+                seen = self._occurrences[stream]
+                seen[bytes.fromhex(item.hash[:32])] += 1
+                item.identity = f"{item.hash}#{seen[bytes.fromhex(item.hash[:32])]}"
+            else:  # nothing outlives the run: any identity unique in it will do
+                self._serial += 1
+                item.identity = f"{item.hash}#r{self._serial}"
         return False
 
     def _run(self, ctx: Context, items: list[Item]) -> None:

@@ -36,6 +36,7 @@ class Ledger:
         if path is not None and not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         memory = path is None or read_only
+        self._transient = memory
         self._db = sqlite3.connect(
             ":memory:" if memory else str(path), check_same_thread=False, timeout=30
         )
@@ -82,6 +83,11 @@ class Ledger:
             )
 
     def set_state(self, stream: str, digests: list[str], state: str) -> None:
+        if self._transient and state != PENDING:
+            # in memory, a settled event is never asked for again (identities are unique in a
+            # run): keeping it would only hold memory
+            self.forget(stream, digests)
+            return
         now = time.time()
         with self._lock, self._db:
             self._db.executemany(

@@ -11,6 +11,7 @@ request, api §4.7) and compare the other columns here; a request that comes bac
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -60,43 +61,45 @@ def event_key(readback: Mapping[str, Any]) -> EventKey:
     )
 
 
-class EventTally:
-    """Per event content, shared by the streams of a run: how many events the run has asked
-    for (``seen``) and what Personyze held the first time the content was read (``first``)."""
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
-    def __init__(self) -> None:
-        self.seen: Counter[EventKey] = Counter()
-        self.first: dict[EventKey, int] = {}
-        self._counted: set[str] = set()
+
+class EventTally:
+    """How many events of each content the run has asked for, shared by the streams of a run
+    (16-byte digests: a run may hold millions of events). ``track``: count each identity once
+    (a ledger file can name an event again: a leftover of an earlier run, then its record)."""
+
+    def __init__(self, *, track: bool = False) -> None:
+        self._seen: Counter[bytes] = Counter()
+        self._counted: set[bytes] | None = set() if track else None
         self._lock = threading.Lock()
 
     def count(self, identity: str, key: EventKey) -> int:
-        """Count an event once per identity; its rank among the run's events like it."""
+        """Count an event; its rank among the run's events like it."""
+        digest = _digest(repr(key))
         with self._lock:
-            if identity not in self._counted:
-                self._counted.add(identity)
-                self.seen[key] += 1
-            return self.seen[key]
+            if self._counted is None:
+                self._seen[digest] += 1
+            elif (mark := _digest(identity)) not in self._counted:
+                self._counted.add(mark)
+                self._seen[digest] += 1
+            return self._seen[digest]
 
     def uncount(self, identity: str, key: EventKey) -> None:
         """An event Personyze refused: it does not count toward what should be there."""
+        digest = _digest(repr(key))
         with self._lock:
-            if identity in self._counted:
-                self._counted.discard(identity)
-                self.seen[key] -= 1
+            if self._counted is not None:
+                mark = _digest(identity)
+                if mark not in self._counted:
+                    return
+                self._counted.discard(mark)
+            self._seen[digest] -= 1
 
-    def held(self, key: EventKey, now: int) -> int:
-        """Record ``now`` as the first reading of ``key`` if it is; the rows Personyze held
-        before this run's events of ``key`` (or what it holds now, for a first reading)."""
+    def seen(self, key: EventKey) -> int:
         with self._lock:
-            return self.first.setdefault(key, now)
-
-    def missing(self, key: EventKey, now: int) -> int:
-        """How many of this run's events of ``key`` are not in Personyze when it holds
-        ``now`` rows like them."""
-        with self._lock:
-            target = max(self.first.get(key, now), self.seen[key])
-        return max(0, target - now)
+            return self._seen[_digest(repr(key))]
 
 
 def held(ctx: Context, keys: Iterable[EventKey]) -> dict[EventKey, int]:
