@@ -12,7 +12,7 @@ from typing import Any
 from connectors.api.query import Query, all_of, cond
 from connectors.spec.loader import Specs
 from connectors.spec.models import ObjectSpec, WriteMode
-from connectors.write.execute import Gateway, send_do
+from connectors.write.execute import Gateway, parallel, send_do
 from connectors.write.ledger import Ledger
 from connectors.write.plan import MAX_EQUALITY_ROWS, in_list_chunks
 from connectors.write.readback import EventTally
@@ -76,16 +76,17 @@ def lowest_id(values: list[Any]) -> int | str:
 
 
 def existing_rows(
-    gw: Gateway, stream: str, obj: str, column: str, values: list[str]
-) -> dict[str, list[dict[str, Any]]] | None:
+    ctx: Context, obj: str, column: str, values: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     """The rows of ``obj`` whose ``column`` (indexed) holds one of ``values``, by value, read
-    whole by IN-list reads (to compare their content); None in a dry run."""
+    whole (to compare their content) by IN-list reads, several in flight."""
     found: dict[str, list[dict[str, Any]]] = {}
-    for chunk in in_list_chunks(values):
+
+    def read(chunk: list[str]) -> list[Any]:
         q = Query(obj, where=all_of(cond(column, ":", chunk)), limit=MAX_EQUALITY_ROWS)
-        rows = gw.get(stream, q)
-        if rows is None:
-            return None
+        return list(ctx.gw.get(ctx.stream, q))
+
+    for rows in parallel(ctx.pool, read, in_list_chunks(values)):
         for row in rows:
             if row.get(column) is not None:
                 found.setdefault(str(row[column]), []).append(dict(row))
@@ -96,8 +97,9 @@ class UserDirectory:
     """user_id of profiles by email, internal_id or user_id, cached for the run. When several
     profiles share a key the lowest user_id is used, so the choice is stable."""
 
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: Gateway, pool: ThreadPoolExecutor | None = None) -> None:
         self.gw = gw
+        self.pool = pool
         self._ids: dict[tuple[str, str], int | str] = {}
         self._lock = threading.Lock()
 
@@ -114,7 +116,8 @@ class UserDirectory:
         with self._lock:
             wanted = [v for v in dict.fromkeys(values) if (key, v) not in self._ids]
         found: dict[str, int | str] = {}
-        for chunk in in_list_chunks(wanted):
+
+        def read(chunk: list[str]) -> list[Any]:
             q = Query(
                 "users",
                 where=all_of(cond(key, ":", chunk)),
@@ -122,7 +125,10 @@ class UserDirectory:
                 order_by=("user_id",),
                 limit=MAX_EQUALITY_ROWS,
             )
-            for row in self.gw.get(stream, q):
+            return list(self.gw.get(stream, q))
+
+        for rows in parallel(self.pool, read, in_list_chunks(wanted)):
+            for row in rows:
                 value = row.get(key)
                 if value is not None and str(value) not in found:
                     found[str(value)] = row_id(row["user_id"])

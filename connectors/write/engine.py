@@ -85,7 +85,7 @@ class WriteEngine:
         self._ledger = Ledger(options.ledger_path, read_only=options.dry_run)
         self._rejects = RejectsFile(options.rejects_path)
         self._pool = ThreadPoolExecutor(options.concurrency) if options.concurrency > 1 else None
-        users = UserDirectory(self._gw)
+        users = UserDirectory(self._gw, self._pool)
         # With a ledger file an event may be named twice (an earlier run's leftover, then its
         # record), and its identity must be the same in every run: "the n-th row like it".
         self._remembers = options.ledger_path is not None

@@ -74,6 +74,8 @@ class Ledger:
 
     def mark_pending(self, stream: str, entries: list[tuple[str, Any]]) -> None:
         """Record events (hash, planned request) as about to be sent; committed before return."""
+        if self.path is None:
+            return  # nothing outlives the run: the delivery keeps its events itself
         now = time.time()
         with self._lock, self._db:
             self._db.executemany(
@@ -83,6 +85,8 @@ class Ledger:
             )
 
     def set_state(self, stream: str, digests: list[str], state: str) -> None:
+        if self.path is None:
+            return
         if self._transient and state != PENDING:
             # in memory, a settled event is never asked for again (identities are unique in a
             # run): keeping it would only hold memory
@@ -97,6 +101,8 @@ class Ledger:
 
     def forget(self, stream: str, digests: list[str]) -> None:
         """Drop events that were certainly not applied (rejected, or never sent)."""
+        if self.path is None:
+            return
         with self._lock, self._db:
             self._db.executemany(
                 "DELETE FROM events WHERE stream = ? AND hash = ?", [(stream, h) for h in digests]

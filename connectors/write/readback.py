@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from connectors.api.query import Query, all_of, cond, encode_value
+from connectors.write.execute import parallel
 from connectors.write.plan import MAX_EQUALITY_ROWS, MAX_IN_CHARS
 
 if TYPE_CHECKING:
@@ -121,8 +122,13 @@ def held(ctx: Context, keys: Iterable[EventKey]) -> dict[EventKey, int]:
     for obj in dict.fromkeys(k[0] for k in uids):
         pairs = [(k, uids[k]) for k in wanted if k in uids and k[0] == obj]
         rows: Counter[tuple[str, tuple[tuple[str, Any], ...]]] = Counter()
-        for chunk in _chunks(pairs):
-            for row in _read(ctx, obj, chunk):
+        chunks = _chunks(pairs)
+
+        def read(chunk: list[tuple[EventKey, str]], obj: str = obj) -> list[dict[str, Any]]:
+            return _read(ctx, obj, chunk)
+
+        for chunk, answer in zip(chunks, parallel(ctx.pool, read, chunks), strict=True):
+            for row in answer:
                 rows[_row_key(row, chunk[0][0])] += 1
         for key, uid in pairs:
             out[key] = rows[(uid, key[3])]

@@ -65,10 +65,9 @@ def profile_commands(ctx: Context, items: list[Item]) -> None:
     """Profiles through `/rest/do` `User profile` commands keyed by the match key."""
     key = ctx.target.match_key
     assert key is not None
-    rows = existing_rows(ctx.gw, ctx.stream, ctx.spec.path, key, [i.key or "" for i in items])
-    if rows is not None:
-        ctx.users.remember(key, rows)
-    existing = None if rows is None else set(rows)
+    rows = existing_rows(ctx, ctx.spec.path, key, [i.key or "" for i in items])
+    ctx.users.remember(key, rows)
+    existing: set[str] | None = set(rows)
     table = ctx.specs.commands
     commands: list[list[Any]] = []
     planned: list[tuple[Item, str]] = []
@@ -106,8 +105,8 @@ def post_rows(ctx: Context, items: list[Item]) -> None:
     """One POST per row (Personyze upserts on ``write.upsert_on``), on the thread pool."""
     key = ctx.target.match_key
     assert key is not None
-    rows = existing_rows(ctx.gw, ctx.stream, ctx.spec.path, key, [i.key or "" for i in items])
-    existing = None if rows is None else set(rows)
+    rows = existing_rows(ctx, ctx.spec.path, key, [i.key or "" for i in items])
+    existing: set[str] | None = set(rows)
     seen: set[str] = set()
     planned = []
     renames = ctx.spec.write.input_renames
