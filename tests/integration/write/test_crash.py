@@ -67,7 +67,10 @@ def crash_input() -> Records:
     }
 
 
-def test_killed_mid_run_then_rerun_writes_every_row_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("done_before_kill", [1, 10, 45])
+def test_killed_mid_run_then_rerun_writes_every_row_exactly_once(
+    tmp_path: Path, done_before_kill: int
+) -> None:
     records = crash_input()
     data, ledger, script = tmp_path / "input.json", tmp_path / "ledger.db", tmp_path / "w.py"
     data.write_text(json.dumps(records))
@@ -92,7 +95,7 @@ def test_killed_mid_run_then_rerun_writes_every_row_exactly_once(tmp_path: Path)
                         )
                 except sqlite3.OperationalError:
                     states = {}
-                if states.get("pending") and states.get("done", 0) >= 10:
+                if states.get("pending") and states.get("done", 0) >= done_before_kill:
                     os.kill(proc.pid, signal.SIGKILL)
                     killed = True
                     break
@@ -104,7 +107,7 @@ def test_killed_mid_run_then_rerun_writes_every_row_exactly_once(tmp_path: Path)
 
         summary = write(sb, {}, records, tmp_path)
         assert summary.total("rejected") == 0 and summary.total("unknown") == 0
-        assert summary.streams["products_interactions"].skipped >= 10
+        assert summary.streams["products_interactions"].skipped >= done_before_kill
         emails = [r["email"] for r in records["users"]]
         users = users_by_email(sb, emails)
         assert len(users) == 40 and all(
