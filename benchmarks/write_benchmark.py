@@ -1,15 +1,21 @@
-"""Write benchmark (issue §7): rows/s, requests per 1,000 rows and peak RSS of target-personyze
-against a sandbox with latency, beside a naive one-request-per-row httpx writer.
+"""Write benchmark: rows/s, requests per 1,000 rows and peak RSS of target-personyze against a
+sandbox with latency, beside a naive one-request-per-row httpx writer.
 
     .venv/bin/python benchmarks/write_benchmark.py                  # full size (several minutes)
     .venv/bin/python benchmarks/write_benchmark.py --quick          # small sizes, to try it out
+    .venv/bin/python benchmarks/write_benchmark.py --repeat 3       # medians of 3 interleaved runs
 
-The target runs as a subprocess fed generated Singer messages from a file; its request count is
-the ``requests sent`` line of its summary (the client's own counter), its peak RSS comes from
-``os.wait4``. The naive writer (POST users / POST products / POST products_interactions, one
-row per request, in one thread) runs on a sample (``--naive-sample``, 10% by default) and is
-extrapolated: at 50 ms per request a full naive run would take hours. Figures go to
-benchmarks/results/write.json; a markdown table is printed. Not a test: nothing asserts on time.
+The target runs as a subprocess fed generated Singer messages from a file; its requests are
+counted from the sandbox's request log (``personyze-sandbox --request-log``: one line per
+request the sandbox received), its peak RSS comes from ``os.wait4``. After the first writes,
+the same profiles, products and interactions are written again unchanged: with skip_unchanged
+(on by default) a rerun of upserts costs only its reads, and a rerun of interactions only the
+reads that find them already in Personyze. The naive writer (POST users / POST products / POST
+products_interactions, one row per request, in one thread) runs on a sample
+(``--naive-sample``, 10% by default) and is extrapolated: at 50 ms per request a full naive run
+would take hours. With ``--repeat N`` the target and the naive writer alternate N times and the
+medians are reported. Figures go to benchmarks/results/write.json; a markdown table is printed.
+Not a test: nothing asserts on time.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,8 +124,20 @@ def singer_file(stream: str, rows: list[dict[str, Any]], folder: Path) -> Path:
     return path
 
 
+def logged(log: Path) -> int:
+    """Requests the sandbox has received so far (one line each in its request log)."""
+    with log.open("rb") as f:
+        return sum(1 for _ in f)
+
+
 def run_target(
-    sb: RunningSandbox, stream: str, rows: list[dict[str, Any]], folder: Path, concurrency: int
+    sb: RunningSandbox,
+    log: Path,
+    stream: str,
+    rows: list[dict[str, Any]],
+    folder: Path,
+    concurrency: int,
+    label: str,
 ) -> Figure:
     messages = singer_file(stream, rows, folder)
     config = folder / f"{stream}.config.json"
@@ -130,12 +148,12 @@ def run_target(
                 "base_url": sb.base_url,
                 "max_concurrency": concurrency,
                 "rejects_path": str(folder / f"{stream}.rejects.jsonl"),
-                "ledger_path": str(folder / f"{stream}.ledger.db"),
                 "batch_size_rows": 1000,
             }
         )
     )
     err = folder / f"{stream}.stderr.log"
+    before = logged(log)
     with messages.open("rb") as stdin, err.open("wb") as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -147,17 +165,18 @@ def run_target(
         )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
-    log = err.read_text()
+    text = err.read_text()
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"target-personyze failed on {stream}:\n{log[-3000:]}")
-    sent = re.findall(r"requests sent: (\d+)", log)
+        raise SystemExit(f"target-personyze failed on {stream}:\n{text[-3000:]}")
+    if (folder / f"{stream}.rejects.jsonl").exists():
+        raise SystemExit(f"target-personyze rejected records of {stream}: see {folder}")
     return Figure(
-        "target-personyze",
+        label,
         stream,
         len(rows),
         len(rows),
         seconds,
-        int(sent[-1]) if sent else -1,
+        logged(log) - before,
         usage.ru_maxrss / 1024,
     )
 
@@ -202,9 +221,9 @@ def run_naive(sb: RunningSandbox, stream: str, rows: list[dict[str, Any]], sampl
     )
 
 
-def markdown(figures: list[Figure], latency_ms: int) -> str:
+def markdown(figures: list[Figure], latency_ms: int, runs: int) -> str:
     lines = [
-        f"Sandbox latency {latency_ms} ms per response.",
+        f"Sandbox latency {latency_ms} ms per response; medians of {runs} interleaved run(s).",
         "",
         "| writer | object | rows | rows/s | requests per 1,000 rows | peak RSS (MB) | "
         "time for all rows (s) |",
@@ -221,6 +240,62 @@ def markdown(figures: list[Figure], latency_ms: int) -> str:
     return "\n".join(lines)
 
 
+def median_figures(runs: list[list[Figure]]) -> list[Figure]:
+    """Per (writer, object): the median time and RSS over the runs; requests must not vary."""
+    out = []
+    for same in zip(*runs, strict=True):
+        first = same[0]
+        rss = [f.peak_rss_mb for f in same if f.peak_rss_mb is not None]
+        out.append(
+            Figure(
+                first.writer,
+                first.object,
+                first.rows,
+                first.measured_rows,
+                statistics.median(f.seconds for f in same),
+                int(statistics.median(f.requests for f in same)),
+                statistics.median(rss) if rss else None,
+                first.extrapolated,
+            )
+        )
+    return out
+
+
+def target_run(
+    data: dict[str, list[dict[str, Any]]], latency_ms: int, concurrency: int
+) -> list[Figure]:
+    """Everything written once, then again unchanged, on one sandbox (interactions name the
+    profiles and products written before them)."""
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="write-bench-") as tmp:
+        folder, log = Path(tmp), Path(tmp) / "requests.log"
+        extra = ["--request-log", str(log)]
+        with running_sandbox("empty", latency_ms=latency_ms, extra_args=extra) as sb:
+            for n, label in enumerate(("target-personyze", "target-personyze, unchanged rerun")):
+                for stream, rows in data.items():
+                    run = folder / f"{n}-{stream}"
+                    run.mkdir()
+                    figure = run_target(sb, log, stream, rows, run, concurrency, label)
+                    figures.append(figure)
+                    print(
+                        f"{label} {stream}: {figure.rows_per_s:,.0f} rows/s, "
+                        f"{figure.calls_per_1000:.1f} requests per 1,000 rows",
+                        file=sys.stderr,
+                    )
+    return figures
+
+
+def naive_run(
+    data: dict[str, list[dict[str, Any]]], latency_ms: int, sample: float
+) -> list[Figure]:
+    figures: list[Figure] = []
+    with running_sandbox("empty", latency_ms=latency_ms) as sb:
+        for stream, rows in data.items():
+            figures.append(run_naive(sb, stream, rows, sample))
+            print(f"naive {stream}: {figures[-1].rows_per_s:,.0f} rows/s", file=sys.stderr)
+    return figures
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--latency-ms", type=int, default=50)
@@ -229,6 +304,7 @@ def main() -> None:
     p.add_argument("--interactions", type=int, default=100_000)
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--naive-sample", type=float, default=0.1)
+    p.add_argument("--repeat", type=int, default=1, help="interleaved runs; medians reported")
     p.add_argument("--quick", action="store_true", help="2,000 / 500 / 2,000 rows")
     p.add_argument("--output", type=Path, default=RESULTS)
     args = p.parse_args()
@@ -239,25 +315,17 @@ def main() -> None:
         "products": products(args.products),
         "products_interactions": interactions(args.interactions, args.profiles, args.products),
     }
-    figures: list[Figure] = []
-    with tempfile.TemporaryDirectory(prefix="write-bench-") as tmp:
-        folder = Path(tmp)
-        # Interactions name the profiles and products written before them: one sandbox.
-        with running_sandbox("empty", latency_ms=args.latency_ms) as sb:
-            for stream, rows in data.items():
-                figures.append(run_target(sb, stream, rows, folder, args.concurrency))
-                print(
-                    f"target-personyze {stream}: {figures[-1].rows_per_s:,.0f} rows/s",
-                    file=sys.stderr,
-                )
-        with running_sandbox("empty", latency_ms=args.latency_ms) as sb:
-            for stream, rows in data.items():
-                figures.append(run_naive(sb, stream, rows, args.naive_sample))
-                print(f"naive {stream}: {figures[-1].rows_per_s:,.0f} rows/s", file=sys.stderr)
+    targets, naives = [], []
+    for _ in range(args.repeat):
+        targets.append(target_run(data, args.latency_ms, args.concurrency))
+        naives.append(naive_run(data, args.latency_ms, args.naive_sample))
+    figures = median_figures(targets) + median_figures(naives)
     result = {
         "latency_ms": args.latency_ms,
         "concurrency": args.concurrency,
         "naive_sample": args.naive_sample,
+        "runs": args.repeat,
+        "requests_counted_from": "the sandbox's --request-log",
         "command": " ".join(["benchmarks/write_benchmark.py", *sys.argv[1:]]),
         "figures": [
             {
@@ -270,7 +338,7 @@ def main() -> None:
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(markdown(figures, args.latency_ms))
+    print(markdown(figures, args.latency_ms, args.repeat))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ class SingerWriter:
         self.specs = specs
         self.method = load_method(config)
         self.targets, self._refused = self._resolve_targets()
-        self.client = None if self.setup.options.dry_run else PersonyzeClient(self.setup.connection)
+        # A dry run reads too (lookups, existence, members), so that its summary is the real one's.
+        self.client: PersonyzeClient | None = PersonyzeClient(self.setup.connection)
         self.engine = WriteEngine(self.client, self.targets, self.setup.options, specs)
         self._opened: list[str] = []
         self._unflushed = 0

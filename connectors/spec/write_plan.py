@@ -68,8 +68,9 @@ class WriteMode(Frozen):
     named_rows: find a row by the match key (lowest id wins), POST it when none has it;
     members_add / members_remove / members_mirror: list memberships (user looked up or created
     first, api §9 C2), mirror also removes, at the end of the run, members absent from the input;
-    events: interaction commands of `/rest/do` chosen by the record's status (a ledger prevents
-    sending an event twice); commands: the generic `do` stream, one command per record.
+    events: interaction commands of `/rest/do` chosen by the record's status, each delivered once
+    (read back where the object allows it, the ledger otherwise); commands: the generic `do`
+    stream, one command per record.
     """
 
     name: WriteModeName
@@ -98,8 +99,8 @@ class WriteMode(Frozen):
     )
     event: bool = Field(
         default=False,
-        description="Not idempotent: each record is an event recorded in the ledger so that a "
-        "re-run never sends it twice.",
+        description="Not idempotent: each record is an event, sent once (identity: the stream's "
+        "event_id_column, else the n-th row with the same content).",
     )
     command_target: Literal["product", "article"] | None = Field(
         default=None,
@@ -116,8 +117,9 @@ class WriteMode(Frozen):
     )
     readback: str | None = Field(
         default=None,
-        description="events: object where an event of unknown outcome can be looked up (by user, "
-        "item, status and transaction_time); without one such an event is reported, not resent.",
+        description="events: object where events can be counted before they are sent and after "
+        "an answer was lost (by user, item, status, transaction_time, quantity, amount, "
+        "action_id); without one an event of unknown outcome is reported, not resent.",
     )
     description: str = ""
 

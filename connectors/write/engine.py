@@ -1,16 +1,17 @@
 """The write engine: records in, planned and sent per stream, every record settled.
 
-``add`` shapes a record (or rejects it) and buffers it; every buffer is flushed, streams in the
-order they first received records, when one holds ``batch_size`` records or the oldest buffered
-record is older than ``max_batch_age_seconds`` (checked on add). ``flush`` returns once every
-record added before it was accepted by Personyze or rejected, so adapters emit state only after
-it. ``finish`` flushes, runs the
-end-of-run work (mirror removals) and returns the summary.
+``add`` shapes a record (or rejects it) and buffers it; every buffer is flushed (rows before
+memberships before events, then in the order streams first received records) when one holds
+``batch_size`` records or the oldest buffered record is older than ``max_batch_age_seconds``
+(checked on add). ``flush`` returns once every record added before it was accepted by Personyze
+or rejected, so adapters emit state only after it. ``finish`` flushes, runs the end-of-run work
+(mirror removals) and returns the summary.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from connectors.spec.loader import Specs, default_specs
 from connectors.write import events, members, rows
 from connectors.write.context import Context, UserDirectory
 from connectors.write.execute import Gateway
-from connectors.write.ledger import DONE, UNKNOWN, Ledger
+from connectors.write.ledger import Ledger
+from connectors.write.readback import EventTally
 from connectors.write.records import Item, Refused, key_column, key_text, shape, without_metadata
 from connectors.write.rejects import RejectsFile
 from connectors.write.summary import ErrorRateExceeded, RunSummary, StreamCounts
@@ -41,7 +43,6 @@ STRATEGIES: dict[str, Strategy] = {
     "events": events.events,
     "commands": events.commands,
 }
-UPSERT_STRATEGIES = frozenset({"profile_commands", "post_rows", "put_rows"})
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class WriteOptions:
     batch_size: int = 500
     max_batch_age_seconds: float = 60.0
     concurrency: int = 4
-    skip_unchanged: bool = False
+    skip_unchanged: bool = True
     plan_out: TextIO | None = None
     log_rejected_records: bool = False  # a reject's log line shows the record's columns too
 
@@ -75,13 +76,21 @@ class WriteEngine:
         self.specs = specs or default_specs()
         self._summary = RunSummary(dry_run=options.dry_run)
         self._gw = Gateway(
-            client, self._summary, dry_run=options.dry_run, plan_out=options.plan_out
+            client,
+            self._summary,
+            dry_run=options.dry_run,
+            plan_out=options.plan_out,
+            specs=self.specs,
         )
-        # A dry run must not mark anything as sent: its ledger lives in memory.
-        self._ledger = Ledger(None if options.dry_run else options.ledger_path)
+        # A dry run sees what earlier runs sent but marks nothing: its copy lives in memory.
+        self._ledger = Ledger(options.ledger_path, read_only=options.dry_run)
         self._rejects = RejectsFile(options.rejects_path, log_records=options.log_rejected_records)
         self._pool = ThreadPoolExecutor(options.concurrency) if options.concurrency > 1 else None
-        users = UserDirectory(self._gw)
+        users = UserDirectory(self._gw, self._pool)
+        # With a ledger file an event may be named twice (an earlier run's leftover, then its
+        # record), and its identity must be the same in every run: "the n-th row like it".
+        self._remembers = options.ledger_path is not None
+        tally = EventTally(track=self._remembers)
         self._contexts: dict[str, Context] = {}
         for name, target in targets.items():
             spec, mode = resolve(target, self.specs)
@@ -101,9 +110,14 @@ class WriteEngine:
                 count=self._counter(name),
                 report=self._reporter(name),
                 users=users,
+                tally=tally,
+                skip_unchanged=options.skip_unchanged,
             )
         self._buffers: dict[str, list[Item]] = {name: [] for name in targets}
-        self._hashes: dict[str, set[str]] = {name: set() for name in targets}
+        # per stream: event ids seen, how often each event content occurred (with a ledger file)
+        self._event_ids: dict[str, set[str]] = {name: set() for name in targets}
+        self._occurrences: dict[str, Counter[bytes]] = {name: Counter() for name in targets}
+        self._serial = 0
         self._settled: set[int] = set()
         self._oldest: float | None = None
         self._order: list[str] = []
@@ -133,8 +147,7 @@ class WriteEngine:
             self._oldest = now
         if stream not in self._order:
             self._order.append(stream)
-        # Every buffer goes, in the order streams first received records: an interaction then
-        # never reaches Personyze before the product or profile the input gave first.
+        # Every buffer goes (see ``flush`` for the order).
         if (
             len(self._buffers[stream]) >= self.options.batch_size
             or now - self._oldest >= self.options.max_batch_age_seconds
@@ -166,7 +179,12 @@ class WriteEngine:
         if stream is not None:
             names = [stream]
         else:
-            names = [*self._order, *(n for n in self._buffers if n not in self._order)]
+            # Rows that others name (profiles, catalog rows, lists) go before memberships, and
+            # those before events, each in the order streams first received records: an
+            # interaction never reaches Personyze before the product or profile it names,
+            # whatever order a resumed input interleaves them in.
+            seen = [*self._order, *(n for n in self._buffers if n not in self._order)]
+            names = sorted(seen, key=lambda n: (_layer(self._contexts[n]), seen.index(n)))
         for name in names:
             items, self._buffers[name] = self._buffers[name], []
             if items:
@@ -184,6 +202,14 @@ class WriteEngine:
                 members.finish_mirror(ctx, self._summary.streams[name].rejected)
             for note in ctx.state.pop("notes", []):
                 self._summary.note(name, note)
+            unknown = self._summary.streams[name].unknown
+            if unknown:
+                self._summary.note(
+                    name,
+                    f"{unknown} event(s) of unknown outcome: the answer to their request was lost "
+                    f"and {ctx.spec.name} cannot be read back, so they were not resent (at most "
+                    "once: they may be missing); each is in the rejects file",
+                )
         self._finished = True
         self.close()
         return self._summary
@@ -203,19 +229,20 @@ class WriteEngine:
     def _skip(self, ctx: Context, item: Item) -> bool:
         stream = ctx.stream
         if ctx.mode.event:
-            state = self._ledger.event_state(stream, item.hash)
-            if item.hash in self._hashes[stream] or state in (DONE, UNKNOWN):
-                self._summary.add(stream, "skipped")
-                return True
-            self._hashes[stream].add(item.hash)
-        elif (
-            self.options.skip_unchanged
-            and ctx.mode.strategy in UPSERT_STRATEGIES
-            and item.key is not None
-            and self._ledger.unchanged(stream, item.key, item.hash)
-        ):
-            self._summary.add(stream, "unchanged")
-            return True
+            # An event's identity: its event id, else "the n-th row with this content".
+            if item.event_id is not None:
+                if item.event_id in self._event_ids[stream]:
+                    self._summary.add(stream, "skipped")  # delivered twice in this input
+                    return True
+                self._event_ids[stream].add(item.event_id)
+                item.identity = "id:" + item.event_id
+            elif self._remembers:
+                seen = self._occurrences[stream]
+                seen[bytes.fromhex(item.hash[:32])] += 1
+                item.identity = f"{item.hash}#{seen[bytes.fromhex(item.hash[:32])]}"
+            else:  # nothing outlives the run: any identity unique in it will do
+                self._serial += 1
+                item.identity = f"{item.hash}#r{self._serial}"
         return False
 
     def _run(self, ctx: Context, items: list[Item]) -> None:
@@ -225,18 +252,11 @@ class WriteEngine:
             self._reject(item, "internal error: the write engine did not settle this record")
         for item in items:
             self._settled.discard(id(item))
-        if self.options.skip_unchanged and ctx.mode.strategy in UPSERT_STRATEGIES:
-            done = ctx.state.pop("written", [])
-            if done and not self.options.dry_run:
-                self._ledger.remember(ctx.stream, done)
 
     def _accept(self, item: Item, how: str | None) -> None:
         self._settled.add(id(item))
         if how is not None:
             self._summary.add(item.stream, how)
-        ctx = self._contexts[item.stream]
-        if item.key is not None and ctx.mode.strategy in UPSERT_STRATEGIES:
-            ctx.state.setdefault("written", []).append((item.key, item.hash))
 
     def _reject(self, item: Item, reason: str) -> None:
         self._settled.add(id(item))
@@ -265,6 +285,12 @@ class WriteEngine:
             raise ErrorRateExceeded(
                 self._summary, self.options.max_error_rate, self._rejects.examples
             )
+
+
+def _layer(ctx: Context) -> int:
+    if ctx.mode.event:
+        return 2
+    return 1 if ctx.mode.strategy.startswith("members_") else 0
 
 
 def _key_of(ctx: Context, record: Mapping[str, Any]) -> str | None:

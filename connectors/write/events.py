@@ -1,56 +1,51 @@
-"""Events (interactions, generic `do` commands): sent once, thanks to the ledger.
+"""Events (interactions, generic `do` commands): planned here, delivered once by ``delivery``.
 
-Each event is marked pending in the ledger just before its request leaves and done once
-Personyze accepted it. A pending event (left by a crash, or whose answer was lost) is looked up
-where its object can be read back (products_interactions: user, product, status and
-transaction_time; the engine stamps a transaction_time on product events that have none, so the
-lookup is always possible) and resent only when it is not there. An event nothing can read back
-(article interactions) is reported as unknown and never resent.
+An event's identity is the value of the stream's ``event_id_column`` when it names one;
+otherwise the n-th row of an input with the same content is the n-th event (the engine sets
+``Item.identity``). The ledger keeps identities across runs when ``ledger_path`` is a file:
+an event it shows as done or given up is not sent again, and one it shows as pending (a crash)
+is delivered with the request planned then, so a stamped transaction_time stays the same.
+
+Product interactions get a ``readback``: what Personyze will store of them, so that they can be
+counted in products_interactions. A record without transaction_time is stamped with the
+current time: then a retried run cannot recognise it (its stamp differs) unless the ledger
+kept the first stamp, which is why exactly-once needs an event time in the input.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from connectors.api.errors import OutcomeUnknown, RequestError
-from connectors.api.query import Query, all_of, cond
 from connectors.spec.models import CommandSpec, WriteMode
 from connectors.write.commands import event_command, translate, user_key
 from connectors.write.context import Context
-from connectors.write.execute import Outcome, parallel, send_do
-from connectors.write.ledger import DONE, UNKNOWN
+from connectors.write.delivery import Event, deliver
+from connectors.write.execute import Outcome, send_do
+from connectors.write.ledger import DONE, PENDING, UNKNOWN
+from connectors.write.readback import event_key, match_of
 from connectors.write.records import Item, Refused
 from connectors.write.targets import writable_objects
 
 USER_KEYS = ("email", "internal_id", "user_id")
 
 
-@dataclass
-class Event:
-    hash: str
-    entry: dict[str, Any]
-    item: Item | None
-
-
 def _readback(
-    mode: WriteMode, key: list[Any], item: Any, status: str, fields: dict[str, Any]
+    mode: WriteMode, key: list[Any], item: Any, fields: dict[str, Any], stamped: bool
 ) -> dict[str, Any] | None:
     if mode.readback is None or mode.item_column is None:
         return None
     return {
         "object": mode.readback,
         "user": key,
-        "item_column": mode.item_column,
-        "item": item,
-        "status": status,
-        "transaction_time": fields["transaction_time"],
+        "match": match_of(mode.item_column, item, fields),
+        "stamped": stamped,
     }
 
 
 def plan_event(ctx: Context, item: Item) -> dict[str, Any]:
-    """The ledger entry (request and how to look it up) of one interaction record."""
+    """The ledger entry (request and how to read it back) of one interaction record."""
     mode, table = ctx.mode, ctx.specs.commands
     assert mode.status_column and mode.item_column and mode.command_target
     assert ctx.target.match_key is not None
@@ -61,10 +56,11 @@ def plan_event(ctx: Context, item: Item) -> dict[str, Any]:
         for k, v in item.fields.items()
         if k not in (mode.status_column, mode.item_column, *USER_KEYS)
     }
-    if mode.readback is not None and "transaction_time" not in extra:
+    stamped = mode.readback is not None and "transaction_time" not in extra
+    if stamped:
         extra["transaction_time"] = int(time.time())
     command = event_command(table, mode.command_target, status, key, {**extra, "item": target_item})
-    readback = _readback(mode, key, target_item, str(status), extra)
+    readback = _readback(mode, key, target_item, {**extra, "status": status}, stamped)
     if command is not None:
         return {
             "kind": "do",
@@ -90,7 +86,7 @@ def plan_event(ctx: Context, item: Item) -> dict[str, Any]:
 
 
 def _command_readback(ctx: Context, command: CommandSpec, array: list[Any]) -> Any:
-    """For a generic `do` product command: stamp transaction_time and say how to look it up."""
+    """For a generic `do` product command: stamp transaction_time and say how to read it back."""
     for spec in writable_objects(ctx.specs).values():
         for mode in spec.write.modes:
             if (
@@ -98,35 +94,57 @@ def _command_readback(ctx: Context, command: CommandSpec, array: list[Any]) -> A
                 and mode.readback
                 and command.interaction_status
             ):
-                if "transaction_time" not in array[4::2]:
+                pairs = dict(zip(array[4::2], array[5::2], strict=False))
+                stamped = "transaction_time" not in pairs
+                if stamped:
                     array += ["transaction_time", int(time.time())]
-                at = array.index("transaction_time", 4)
-                return _readback(
-                    mode,
-                    array[:2],
-                    array[3],
-                    command.interaction_status,
-                    {"transaction_time": array[at + 1]},
-                )
+                    pairs["transaction_time"] = array[-1]
+                fields = {**pairs, "status": command.interaction_status}
+                return _readback(mode, array[:2], array[3], fields, stamped)
     return None
 
 
-def events(ctx: Context, items: list[Item]) -> None:
-    items = _reconcile_leftovers(ctx, items)
-    planned: list[Event] = []
+def _planned(
+    ctx: Context, items: list[Item], plan: Callable[[Item], dict[str, Any]]
+) -> list[Event]:
+    """Events to deliver: the ledger's leftovers of earlier runs, then ``items`` the ledger does
+    not show as done (those are settled as skipped)."""
+    known = ctx.ledger.entries(ctx.stream, [i.identity for i in items])
+    mine = {i.identity for i in items}
+    out = [
+        Event(h, entry, None, resumed=True)
+        for h, entry in ctx.ledger.pending(ctx.stream)
+        if h not in mine
+    ]
     for item in items:
-        try:
-            planned.append(Event(item.hash, plan_event(ctx, item), item))
-        except Refused as exc:
-            ctx.reject(item, str(exc))
-    _send(ctx, planned, final=False)
+        state, entry = known.get(item.identity, (None, None))
+        if state in (DONE, UNKNOWN):
+            if entry and entry.get("readback"):  # it counts among the run's events like it
+                ctx.tally.count(item.identity, event_key(entry["readback"]))
+            ctx.accept(item, "skipped")
+            continue
+        if state != PENDING:
+            try:
+                entry = plan(item)
+            except Refused as exc:
+                ctx.reject(item, str(exc))
+                continue
+        assert entry is not None
+        out.append(Event(item.identity, entry, item, resumed=state == PENDING))
+    return out
+
+
+def events(ctx: Context, items: list[Item]) -> None:
+    deliver(ctx, _planned(ctx, items, lambda item: plan_event(ctx, item)))
 
 
 def commands(ctx: Context, items: list[Item]) -> None:
-    items = _reconcile_leftovers(ctx, items)
+    """The generic `do` stream: `User profile` commands are idempotent and sent as they are;
+    every other command is an event."""
     table = ctx.specs.commands
     profiles: list[tuple[Item, list[Any]]] = []
-    planned: list[Event] = []
+    others: list[Item] = []
+    arrays: dict[int, list[Any]] = {}
     for item in items:
         try:
             array = translate(table, item.fields, ctx.target.match_key)
@@ -137,21 +155,9 @@ def commands(ctx: Context, items: list[Item]) -> None:
         assert command is not None
         if command.target == "user":  # setting profile fields twice is harmless
             profiles.append((item, array))
-            continue
-        readback = _command_readback(ctx, command, array)
-        planned.append(
-            Event(
-                item.hash,
-                {
-                    "kind": "do",
-                    "path": "do",
-                    "request": array,
-                    "key": item.key,
-                    "readback": readback,
-                },
-                item,
-            )
-        )
+        else:
+            arrays[id(item)] = array
+            others.append(item)
 
     def settle(start: int, end: int, outcome: Outcome, reason: str) -> None:
         for item, _ in profiles[start:end]:
@@ -161,122 +167,12 @@ def commands(ctx: Context, items: list[Item]) -> None:
                 ctx.reject(item, reason)
 
     send_do(ctx.gw, ctx.stream, [a for _, a in profiles], settle, idempotent=True)
-    _send(ctx, planned, final=False)
 
+    def plan(item: Item) -> dict[str, Any]:
+        array = arrays[id(item)]
+        command = table.find(array[2], "do")
+        assert command is not None
+        readback = _command_readback(ctx, command, array)
+        return {"kind": "do", "path": "do", "request": array, "key": item.key, "readback": readback}
 
-def _send(ctx: Context, planned: list[Event], *, final: bool) -> None:
-    unknown: list[Event] = []
-    calls = [e for e in planned if e.entry["kind"] == "do"]
-
-    def mark(start: int, end: int) -> None:
-        ctx.ledger.mark_pending(ctx.stream, [(e.hash, e.entry) for e in calls[start:end]])
-
-    def settle(start: int, end: int, outcome: Outcome, reason: str) -> None:
-        chunk = calls[start:end]
-        if outcome == "ok":
-            _done(ctx, chunk, "appended")
-        elif outcome == "rejected":
-            _refused(ctx, chunk, reason)
-        else:
-            unknown.extend(chunk)
-
-    send_do(
-        ctx.gw,
-        ctx.stream,
-        [e.entry["request"] for e in calls],
-        settle,
-        idempotent=False,
-        before_send=mark,
-    )
-
-    def post(event: Event) -> None:
-        ctx.ledger.mark_pending(ctx.stream, [(event.hash, event.entry)])
-        try:
-            ctx.gw.post(ctx.stream, event.entry["path"], event.entry["request"])
-        except RequestError as exc:
-            _refused(ctx, [event], str(exc))
-        except OutcomeUnknown:
-            unknown.append(event)
-        else:
-            _done(ctx, [event], "appended")
-
-    parallel(ctx.pool, post, [e for e in planned if e.entry["kind"] == "post"])
-    if unknown and final:
-        _give_up(ctx, unknown, "the answer to the request was lost twice")
-    elif unknown:
-        _reconcile(ctx, unknown)
-
-
-def _done(ctx: Context, events: list[Event], how: str) -> None:
-    ctx.ledger.set_state(ctx.stream, [e.hash for e in events], DONE)
-    for event in events:
-        if event.item is not None:
-            ctx.accept(event.item, how)
-        elif how == "appended":
-            ctx.count("appended", 1)
-
-
-def _refused(ctx: Context, events: list[Event], reason: str) -> None:
-    ctx.ledger.forget(ctx.stream, [e.hash for e in events])
-    for event in events:
-        if event.item is not None:
-            ctx.reject(event.item, reason)
-        else:
-            ctx.report(event.entry.get("key"), reason, event.entry["request"])
-            ctx.count("rejected", 1)
-
-
-def _give_up(ctx: Context, events: list[Event], why: str) -> None:
-    ctx.ledger.set_state(ctx.stream, [e.hash for e in events], UNKNOWN)
-    reason = (
-        f"outcome unknown ({why}) and the event cannot be read back: not resent, so that "
-        "it is never recorded twice; check Personyze and send it again if it is missing"
-    )
-    for event in events:
-        if event.item is not None:
-            ctx.unknown(event.item, reason)
-        else:
-            ctx.report(event.entry.get("key"), reason, event.entry["request"])
-            ctx.count("unknown", 1)
-
-
-def _applied(ctx: Context, readback: dict[str, Any]) -> bool:
-    kind, value = readback["user"]
-    uid = ctx.users.lookup(ctx.stream, kind, [str(value)]).get(str(value))
-    if uid is None:
-        return False
-    q = Query(
-        readback["object"],
-        where=all_of(
-            cond(readback["item_column"], "=", readback["item"]),
-            cond("user_id", "=", uid),
-            cond("status", "=", readback["status"]),
-            cond("transaction_time", "=", readback["transaction_time"]),
-        ),
-        limit=50,
-    )
-    return bool(ctx.gw.get(ctx.stream, q))
-
-
-def _reconcile(ctx: Context, events: list[Event]) -> None:
-    resend: list[Event] = []
-    for event in events:
-        readback = event.entry.get("readback")
-        if readback is None or ctx.gw.dry:
-            _give_up(ctx, [event], "a crash or a lost answer")
-        elif _applied(ctx, readback):
-            _done(ctx, [event], "skipped")
-        else:
-            resend.append(event)
-    _send(ctx, resend, final=True)
-
-
-def _reconcile_leftovers(ctx: Context, items: list[Item]) -> list[Item]:
-    """Settle events left pending by an earlier run (or an earlier lost answer) first; items of
-    this batch with the same content are settled with them. Returns the other items."""
-    leftovers = ctx.ledger.pending(ctx.stream)
-    if not leftovers:
-        return items
-    by_hash = {i.hash: i for i in items}
-    _reconcile(ctx, [Event(h, entry, by_hash.pop(h, None)) for h, entry in leftovers])
-    return [i for i in items if i.hash in by_hash]
+    deliver(ctx, _planned(ctx, others, plan))

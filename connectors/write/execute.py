@@ -18,7 +18,15 @@ from typing import Any, Literal, TextIO, TypeVar
 from connectors.api.client import PersonyzeClient
 from connectors.api.errors import OutcomeUnknown, RequestError
 from connectors.api.query import Query, build_path
-from connectors.write.plan import Call, do_batches, failed_command
+from connectors.spec.loader import Specs
+from connectors.write.plan import (
+    MAX_DO_COMMANDS,
+    MAX_IDEMPOTENT_DO_COMMANDS,
+    Call,
+    do_batches,
+    failed_command,
+)
+from connectors.write.rehearsal import Rehearsal
 from connectors.write.summary import RunSummary
 
 T = TypeVar("T")
@@ -31,7 +39,9 @@ RESENDS = 3
 
 class Gateway:
     """Every request of the write engine goes through here: counted per stream, and in a dry
-    run printed instead of sent (reads answer None: "not known")."""
+    run printed; a dry run sends its reads and answers its writes itself (``Rehearsal``: as
+    Personyze would, without sending them). A dry run without a client reads an empty
+    account."""
 
     def __init__(
         self,
@@ -40,12 +50,14 @@ class Gateway:
         *,
         dry_run: bool,
         plan_out: TextIO | None,
+        specs: Specs,
     ) -> None:
         if client is None and not dry_run:
             raise ValueError("a write engine needs a client unless dry_run is set")
         self.client = client
         self.summary = summary
         self.dry = dry_run
+        self.rehearsal = Rehearsal(client, specs) if dry_run else None
         self._out = plan_out
         self._print_lock = threading.Lock()
 
@@ -59,26 +71,30 @@ class Gateway:
 
     def get(self, stream: str, query: Query) -> Any:
         self._record(stream, Call("GET", build_path(query)))
-        if self.client is None or self.dry:
-            return None
+        if self.rehearsal is not None:
+            return self.rehearsal.get(query)
+        assert self.client is not None
         return self.client.get(query)
 
     def post(self, stream: str, path: str, body: Any) -> Any:
         self._record(stream, Call("POST", path, body))
-        if self.client is None or self.dry:
-            return None
+        if self.rehearsal is not None:
+            return self.rehearsal.post(path, body)
+        assert self.client is not None
         return self.client.post(path, body)
 
-    def put(self, stream: str, query: Query, body: dict[str, Any]) -> int | None:
+    def put(self, stream: str, query: Query, body: dict[str, Any]) -> int:
         self._record(stream, Call("PUT", build_path(query), body))
-        if self.client is None or self.dry:
-            return None
+        if self.rehearsal is not None:
+            return self.rehearsal.put(query, body)
+        assert self.client is not None
         return self.client.put(query, body)
 
-    def delete(self, stream: str, query: Query) -> int | None:
+    def delete(self, stream: str, query: Query) -> int:
         self._record(stream, Call("DELETE", build_path(query)))
-        if self.client is None or self.dry:
-            return None
+        if self.rehearsal is not None:
+            return self.rehearsal.delete(query)
+        assert self.client is not None
         return self.client.delete(query)
 
 
@@ -90,10 +106,13 @@ def send_do(
     *,
     idempotent: bool,
     before_send: Callable[[int, int], None] | None = None,
+    verifiable: bool = False,
 ) -> None:
     """Send ``commands`` in as few `do` requests as fit; ``settle(start, end, outcome, reason)``
-    is called for every index range as soon as its outcome is known."""
-    for start, end in do_batches(commands):
+    is called for every index range as soon as its outcome is known. ``verifiable``: the
+    commands can be read back after a lost answer, so a large request loses nothing."""
+    size = MAX_IDEMPOTENT_DO_COMMANDS if idempotent or verifiable else MAX_DO_COMMANDS
+    for start, end in do_batches(commands, max_count=size):
         index, resends = start, 0
         while index < end:
             batch = list(commands[index:end])

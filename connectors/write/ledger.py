@@ -1,11 +1,17 @@
-"""The write ledger: a SQLite file that makes re-runs safe for events, which are not idempotent.
+"""The event ledger: what this run (and, with a file, earlier runs) did with each event.
 
-``events``: one row per event (stream + hash of the record's mapped content). An event is
-``pending`` from just before its request leaves until Personyze accepted it (``done``). A pending
-row found later (a crash, or an answer lost in transit) is reconciled by reading the event back
-where the object allows it, and otherwise marked ``unknown`` and reported, never resent.
-``upserts``: the content hash last written per stream and match key, for ``skip_unchanged``.
-Without a ledger path the ledger lives in memory and protects one run only.
+``events``: one row per event (stream + identity: the event id, or the content hash and its
+occurrence in the input; the column is still called ``hash``), with the request planned for
+it. An event is ``pending`` from just before its request leaves until Personyze accepted it
+(``done``), ``unknown`` when it was given up. A pending row found by a later run (a crash) is
+delivered with the request planned then (the same stamped transaction_time), read back first
+where the object allows it, otherwise reported and never resent.
+
+The ledger is an optimisation, not the guarantee: product interactions are read back before
+they are sent whether or not a ledger remembers them. With ``ledger_path`` unset (the default:
+a container keeps no file between attempts) it lives in memory for one run. A file remembers
+across runs the events nothing can read back (article interactions) and the stamps of events
+without an event time, and saves the read-back of events it knows as done.
 """
 
 from __future__ import annotations
@@ -21,21 +27,27 @@ PENDING, DONE, UNKNOWN = "pending", "done", "unknown"
 
 
 class Ledger:
-    def __init__(self, path: Path | None) -> None:
+    """``read_only`` (a dry run): the file's events are read into memory, nothing is written
+    back and no file is created."""
+
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.Lock()
+        if path is not None and not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        memory = path is None or read_only
+        self._transient = memory
         self._db = sqlite3.connect(
-            str(path) if path is not None else ":memory:", check_same_thread=False, timeout=30
+            ":memory:" if memory else str(path), check_same_thread=False, timeout=30
         )
+        if read_only and path is not None and path.exists():
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as source:
+                source.backup(self._db)
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS events (stream TEXT NOT NULL, hash TEXT NOT NULL, "
                 "state TEXT NOT NULL, body TEXT, updated REAL, PRIMARY KEY (stream, hash))"
-            )
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS upserts (stream TEXT NOT NULL, key TEXT NOT NULL, "
-                "hash TEXT NOT NULL, PRIMARY KEY (stream, key))"
             )
 
     def close(self) -> None:
@@ -44,15 +56,26 @@ class Ledger:
 
     # -- events -------------------------------------------------------------------------------
 
-    def event_state(self, stream: str, digest: str) -> str | None:
+    def entries(self, stream: str, identities: list[str]) -> dict[str, tuple[str, Any]]:
+        """State and planned request of the events the ledger knows among ``identities``."""
+        found: dict[str, tuple[str, Any]] = {}
+        wanted = list(dict.fromkeys(identities))
         with self._lock:
-            row = self._db.execute(
-                "SELECT state FROM events WHERE stream = ? AND hash = ?", (stream, digest)
-            ).fetchone()
-        return None if row is None else str(row[0])
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = self._db.execute(
+                    "SELECT hash, state, body FROM events WHERE stream = ? AND hash IN ("
+                    + ",".join("?" for _ in chunk)
+                    + ")",
+                    (stream, *chunk),
+                ).fetchall()
+                found.update({str(h): (str(s), json.loads(b) if b else None) for h, s, b in rows})
+        return found
 
     def mark_pending(self, stream: str, entries: list[tuple[str, Any]]) -> None:
         """Record events (hash, planned request) as about to be sent; committed before return."""
+        if self.path is None:
+            return  # nothing outlives the run: the delivery keeps its events itself
         now = time.time()
         with self._lock, self._db:
             self._db.executemany(
@@ -62,6 +85,13 @@ class Ledger:
             )
 
     def set_state(self, stream: str, digests: list[str], state: str) -> None:
+        if self.path is None:
+            return
+        if self._transient and state != PENDING:
+            # in memory, a settled event is never asked for again (identities are unique in a
+            # run): keeping it would only hold memory
+            self.forget(stream, digests)
+            return
         now = time.time()
         with self._lock, self._db:
             self._db.executemany(
@@ -71,6 +101,8 @@ class Ledger:
 
     def forget(self, stream: str, digests: list[str]) -> None:
         """Drop events that were certainly not applied (rejected, or never sent)."""
+        if self.path is None:
+            return
         with self._lock, self._db:
             self._db.executemany(
                 "DELETE FROM events WHERE stream = ? AND hash = ?", [(stream, h) for h in digests]
@@ -83,19 +115,3 @@ class Ledger:
                 (stream, PENDING),
             ).fetchall()
         return [(str(h), json.loads(b)) for h, b in rows]
-
-    # -- upserts ------------------------------------------------------------------------------
-
-    def unchanged(self, stream: str, key: str, digest: str) -> bool:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT hash FROM upserts WHERE stream = ? AND key = ?", (stream, key)
-            ).fetchone()
-        return row is not None and row[0] == digest
-
-    def remember(self, stream: str, pairs: list[tuple[str, str]]) -> None:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO upserts (stream, key, hash) VALUES (?, ?, ?)",
-                [(stream, k, h) for k, h in pairs],
-            )

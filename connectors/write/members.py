@@ -178,7 +178,7 @@ def _remove(ctx: Context, list_id: int | str, user_ids: list[str]) -> dict[str, 
     return errors
 
 
-def all_members(ctx: Context, list_id: int | str) -> list[str] | None:
+def all_members(ctx: Context, list_id: int | str) -> list[str]:
     """Every member of a list: one equality read of up to 1000 rows, then keyset pages of 50
     (a range condition is a slow query, api §4.7)."""
     q = Query(
@@ -190,8 +190,6 @@ def all_members(ctx: Context, list_id: int | str) -> list[str] | None:
         offset=0,
     )
     rows = ctx.gw.get(ctx.stream, q)
-    if rows is None:
-        return None
     out = [str(r) for r in rows]
     if len(rows) < MAX_EQUALITY_ROWS:
         return out
@@ -221,13 +219,7 @@ def finish_mirror(ctx: Context, rejected: int) -> None:
         return
     for list_ref, seen in seen_by_list.items():
         list_id: int | str = int(list_ref) if list_ref.isdigit() else list_ref
-        current = all_members(ctx, list_id)
-        if current is None:
-            ctx.state.setdefault("notes", []).append(
-                f"dry run: mirror removals of list {list_ref} need a read and are not planned"
-            )
-            continue
-        absent = sorted(set(current) - seen, key=lambda u: (len(u), u))
+        absent = sorted(set(all_members(ctx, list_id)) - seen, key=lambda u: (len(u), u))
         errors = _remove(ctx, list_id, absent)
         ctx.count("deleted", len(absent) - len(errors))
         for uid, reason in errors.items():

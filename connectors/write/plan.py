@@ -15,8 +15,11 @@ from connectors.api.query import encode_value
 MAX_IN_VALUES = 500
 MAX_IN_CHARS = 7_000
 # One `do` request carries at most this many commands and about this much JSON; the API
-# documents no limit, and a smaller request loses less when its answer is lost.
+# documents no limit. Events nothing can read back go in smaller requests, since a request whose
+# answer is lost loses them; idempotent commands (`User profile`, ~100 bytes each) are simply
+# sent again, and product interactions are read back.
 MAX_DO_COMMANDS = 500
+MAX_IDEMPOTENT_DO_COMMANDS = 1000
 MAX_DO_CHARS = 512_000
 # Rows one equality read (user_id IN-list) may return (api §4.7).
 MAX_EQUALITY_ROWS = 1000

@@ -47,13 +47,17 @@ _INTEGER = re.compile(r"^-?\d+$")
 @dataclass
 class Item:
     """A record ready to write. ``record`` is the input without metadata columns (what the
-    rejects file shows); ``fields`` the mapped content (empty values dropped)."""
+    rejects file shows); ``fields`` the mapped content (empty values dropped). ``event_id`` is
+    the value of the stream's event-id column; ``identity`` the event's identity in this run
+    (set by the engine)."""
 
     stream: str
     record: dict[str, Any]
     fields: dict[str, Any]
     key: str | None
     hash: str
+    event_id: str | None = None
+    identity: str = ""
 
 
 def without_metadata(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,6 +91,16 @@ def shape(
     """The item for ``record``, or ``Refused`` with the reason."""
     clean = without_metadata(record)
     fields = map_fields(clean, target.field_map)
+    event_id = None
+    if target.event_id_column is not None:
+        # the event's identity, not a Personyze column: not sent unless field_map maps it
+        value = fields.pop(target.event_id_column, None)
+        if value is None or isinstance(value, bool | dict | list):
+            raise Refused(
+                f"missing event id: column {target.event_id_column!r} (the stream's "
+                f"event_id_column) must hold a text or a number, got {value!r}"
+            )
+        event_id = str(value)
     key_name = key_column(mode, target)
     key = None
     if key_name is not None:
@@ -108,7 +122,7 @@ def shape(
             )
     if mode.strategy != "commands":
         check_columns(spec, mode, target, fields)
-    return Item(target.stream, clean, fields, key, content_hash(spec.name, fields))
+    return Item(target.stream, clean, fields, key, content_hash(spec.name, fields), event_id)
 
 
 def key_text(name: str, value: Any) -> str:

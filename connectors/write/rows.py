@@ -10,10 +10,11 @@ from typing import Any
 from connectors.api.errors import RequestError
 from connectors.api.query import Query, all_of, cond
 from connectors.write.commands import profile_command, user_key
-from connectors.write.context import Context, existing_values
+from connectors.write.context import Context, existing_rows, lowest_id
 from connectors.write.execute import Outcome, parallel, resend_unknown, send_do
 from connectors.write.plan import in_list_chunks
 from connectors.write.records import Item, Refused
+from connectors.write.unchanged import apply, is_unchanged
 
 
 def _how(existing: set[str] | None, seen: set[str], key: str) -> str:
@@ -45,11 +46,28 @@ def _checked_require(ctx: Context, items: list[Item], existing: set[str] | None)
     return out
 
 
+def _skipped(
+    ctx: Context, item: Item, rows: dict[str, list[dict[str, Any]]] | None, fields: dict[str, Any]
+) -> bool:
+    """With skip_unchanged, settle ``item`` as unchanged when the rows with its key hold
+    ``fields``; otherwise remember them as written for a later row of the batch."""
+    found = (rows or {}).get(item.key or "")
+    if found is None:
+        return False
+    if ctx.skip_unchanged and is_unchanged(fields, found):
+        ctx.accept(item, "unchanged")
+        return True
+    apply(fields, found)
+    return False
+
+
 def profile_commands(ctx: Context, items: list[Item]) -> None:
     """Profiles through `/rest/do` `User profile` commands keyed by the match key."""
     key = ctx.target.match_key
     assert key is not None
-    existing = existing_values(ctx.gw, ctx.stream, ctx.spec.path, key, [i.key or "" for i in items])
+    rows = existing_rows(ctx, ctx.spec.path, key, [i.key or "" for i in items])
+    ctx.users.remember(key, rows)
+    existing: set[str] | None = set(rows)
     table = ctx.specs.commands
     commands: list[list[Any]] = []
     planned: list[tuple[Item, str]] = []
@@ -63,12 +81,14 @@ def profile_commands(ctx: Context, items: list[Item]) -> None:
             )
             continue
         try:
-            commands.append(
-                profile_command(table, user_key(table, key, item.key), item.fields, key)
-            )
+            command = profile_command(table, user_key(table, key, item.key), item.fields, key)
         except Refused as exc:
             ctx.reject(item, str(exc))
             continue
+        if _skipped(ctx, item, rows, dict(zip(command[3::2], command[4::2], strict=True))):
+            seen.add(item.key)
+            continue
+        commands.append(command)
         planned.append((item, _how(existing, seen, item.key)))
 
     def settle(start: int, end: int, outcome: Outcome, reason: str) -> None:
@@ -85,10 +105,17 @@ def post_rows(ctx: Context, items: list[Item]) -> None:
     """One POST per row (Personyze upserts on ``write.upsert_on``), on the thread pool."""
     key = ctx.target.match_key
     assert key is not None
-    existing = existing_values(ctx.gw, ctx.stream, ctx.spec.path, key, [i.key or "" for i in items])
+    rows = existing_rows(ctx, ctx.spec.path, key, [i.key or "" for i in items])
+    existing: set[str] | None = set(rows)
     seen: set[str] = set()
-    allowed = _checked_require(ctx, items, existing)
-    planned = [(i, _how(existing, seen, i.key or "")) for i in allowed]
+    planned = []
+    renames = ctx.spec.write.input_renames
+    for item in _checked_require(ctx, items, existing):
+        stored = {renames.get(k, k): v for k, v in item.fields.items()}
+        if _skipped(ctx, item, rows, stored):
+            seen.add(item.key or "")
+            continue
+        planned.append((item, _how(existing, seen, item.key or "")))
 
     def post(entry: tuple[Item, str]) -> None:
         item, how = entry
@@ -161,15 +188,13 @@ def find_or_create(
     pk = ctx.specs.object(obj).primary_key[0]
     q = Query(obj, where=all_of(cond(key, "=", value)), column=pk, order_by=(pk,), limit=1000)
     rows = ctx.gw.get(ctx.stream, q)
-    if rows is None:
-        return f"<{pk} of {obj} {key}={value}>", False
     if rows:
-        return min(int(r) for r in rows), False
+        return lowest_id(rows), False
     resend_unknown(lambda: ctx.gw.post(ctx.stream, obj, body))
-    rows = ctx.gw.get(ctx.stream, q) or []
+    rows = ctx.gw.get(ctx.stream, q)
     if not rows:
         raise Refused(f"{obj} row with {key}={value} was not found after creating it")
-    return min(int(r) for r in rows), True
+    return lowest_id(rows), True
 
 
 def named_rows(ctx: Context, items: list[Item]) -> None:

@@ -25,11 +25,15 @@ COUNTS = (
 
 @dataclass
 class StreamCounts:
-    """``read``: records added; ``calls``: requests planned or sent; ``created``/``updated``/
-    ``deleted``: rows (profiles, catalog rows, lists, memberships) changed; ``appended``: events
-    sent; ``unchanged``: nothing to change (already a member, not a member, skip_unchanged,
-    nothing to delete); ``skipped``: events the ledger shows as sent before; ``rejected``:
-    records in the rejects file; ``unknown``: events of unknown outcome reported, not resent."""
+    """``read``: records added; ``calls``: requests of the plan (a dry run sends its reads and
+    prints its writes; it also reads what Personyze would answer them, not counted here);
+    ``created``/``updated``/``deleted``: rows (profiles, catalog rows, lists, memberships)
+    changed; ``appended``: events sent; ``unchanged``: nothing to change (the same values already
+    stored, already a member, not a member, nothing to delete); ``skipped``: events not sent
+    because Personyze already holds them (read back), an earlier run's ledger shows them sent, or
+    the input gave the same event id twice; ``rejected``: records in the rejects file;
+    ``unknown``: events whose answer was lost and that cannot be read back, reported, not
+    resent."""
 
     stream: str
     object: str
@@ -92,7 +96,9 @@ class RunSummary:
             )
             for r in rows
         ]
-        title = "Personyze write summary" + (" (dry run: nothing sent)" if self.dry_run else "")
+        title = "Personyze write summary" + (
+            " (dry run: read only, nothing written)" if self.dry_run else ""
+        )
         notes = [f"{c.stream}: {n}" for c in self.streams.values() for n in c.notes]
         return "\n".join([title, *lines, *notes])
 

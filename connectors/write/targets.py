@@ -20,7 +20,15 @@ from connectors.spec.models import ObjectSpec, WriteMode
 
 logger = logging.getLogger("personyze.write")
 
-SETTINGS = ("object", "mode", "match_key", "field_map", "list_id", "list_name")
+SETTINGS = (
+    "object",
+    "mode",
+    "match_key",
+    "field_map",
+    "list_id",
+    "list_name",
+    "event_id_column",
+)
 
 
 class WriteConfigError(SettingsError):
@@ -36,6 +44,7 @@ class StreamTarget:
     field_map: Mapping[str, str] = field(default_factory=dict)
     list_id: int | None = None
     list_name: str | None = None
+    event_id_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,8 @@ def _target(
     match_key = _match_key(stream, spec, mode, raw.get("match_key"))
     field_map = _field_map(stream, raw.get("field_map"))
     list_id, list_name = _list(stream, spec, mode, raw.get("list_id"), raw.get("list_name"))
-    return StreamTarget(stream, obj, mode.name, match_key, field_map, list_id, list_name)
+    event_id = _event_id_column(stream, spec, mode, raw.get("event_id_column"))
+    return StreamTarget(stream, obj, mode.name, match_key, field_map, list_id, list_name, event_id)
 
 
 def _mode(stream: str, spec: ObjectSpec, name: Any) -> WriteMode:
@@ -209,6 +219,21 @@ def _list(
             raise WriteConfigError(f"stream {stream!r}: setting 'list_name' must be a text")
         name = list_name.strip()
     return number, name
+
+
+def _event_id_column(stream: str, spec: ObjectSpec, mode: WriteMode, value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if not mode.event:
+        raise WriteConfigError(
+            f"stream {stream!r}: setting 'event_id_column' applies to events (interactions, "
+            f"do commands), not to {spec.name} {mode.name}"
+        )
+    if not isinstance(value, str) or not value.strip():
+        raise WriteConfigError(
+            f"stream {stream!r}: setting 'event_id_column' must name a column of the input"
+        )
+    return value.strip()
 
 
 def resolve(target: StreamTarget, specs: Specs | None = None) -> tuple[ObjectSpec, WriteMode]:

@@ -355,7 +355,7 @@ def test_dry_run_sends_nothing_and_prints_the_plan(sandbox: RunningSandbox, tmp_
     run = run_target(config, messages_for(records), tmp_path)
     assert table_counts(sandbox) == before
     assert "POST do " in run.stderr and "POST products " in run.stderr
-    assert "dry run: nothing sent" in run.stderr
-    assert "requests sent" not in run.stderr  # no client at all
+    assert "dry run: read only, nothing written" in run.stderr
+    assert "requests sent" in run.stderr  # a dry run reads (and only reads)
     assert run.states[-1]["done"] is True
     assert not (tmp_path / "ledger.db").exists()

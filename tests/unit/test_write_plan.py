@@ -75,6 +75,8 @@ def test_targets(stream: str, config: dict[str, Any] | None, expected: tuple[str
         ({"object": "user_list_users", "list_id": "abc"}, ("'list_id'",)),
         ({"object": "users", "field_map": {"a": 1}}, ("'field_map'",)),
         ({"object": "users", "colour": "red"}, ("'colour'",)),
+        ({"object": "users", "event_id_column": "id"}, ("'orders'", "'event_id_column'")),
+        ({"object": "products_interactions", "event_id_column": 3}, ("'event_id_column'",)),
     ],
 )
 def test_bad_config_names_stream_and_setting(config: dict[str, Any], names: tuple[str]) -> None:
@@ -152,6 +154,15 @@ def test_metadata_dropped_and_field_map_applied() -> None:
     assert item.fields == {"email": "a@x.io", "first_name": "A"}
     assert item.key == "a@x.io"
     assert "_airbyte_ab_id" not in item.record and "drop_me" in item.record
+
+
+def test_event_id_column_is_taken_out_of_the_fields() -> None:
+    config = {"object": "products_interactions", "event_id_column": "line"}
+    row = {"email": "a@x.io", "product_internal_id": "S1", "status": "goal", "line": 7}
+    item = _shape("orders", row, config)
+    assert item.event_id == "7" and "line" not in item.fields
+    with pytest.raises(Refused, match=r"event id.*'line'"):
+        _shape("orders", {**row, "line": None}, config)
 
 
 def test_hash_is_stable_and_content_based() -> None:

@@ -1,0 +1,129 @@
+"""What the write tests share: one engine run over real HTTP, and the input that writes every
+object and mode (the modes test and the dry-run test use the same input)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from connectors.write import (
+    RunSummary,
+    WriteEngine,
+    WriteOptions,
+    parse_targets,
+)
+from personyze_sandbox.process import RunningSandbox
+from tests.readback import (
+    make_client,
+)
+
+Records = dict[str, list[dict[str, Any]]]
+T0 = 1_700_000_000
+
+
+def write(
+    sb: RunningSandbox, config: dict[str, Any], records: Records, tmp: Path, **options: Any
+) -> RunSummary:
+    targets = parse_targets(config, records)
+    opts = {
+        "rejects_path": tmp / "rejects.jsonl",
+        "ledger_path": tmp / "ledger.db",
+        "min_records_for_error_rate": 10_000,
+        **options,
+    }
+    with make_client(sb) as client:
+        engine = WriteEngine(client, targets, WriteOptions(**opts))
+        for stream, rows in records.items():
+            for row in rows:
+                engine.add(stream, row)
+        return engine.finish()
+
+
+CONFIG: dict[str, Any] = {
+    "crm_update": {"object": "users", "mode": "update"},
+    "crm_insert": {"object": "users", "mode": "insert"},
+    "crm_delete": {"object": "users", "mode": "delete", "match_key": "user_id"},
+    "price_update": {"object": "products", "mode": "update"},
+    "discontinued": {"object": "products", "mode": "delete"},
+    "lists": {"object": "user_lists"},
+    "vip_add": {"object": "user_list_users", "list_id": 1},
+    "vip_remove": {
+        "object": "user_list_users",
+        "mode": "delete",
+        "list_id": 1,
+        "match_key": "user_id",
+    },
+    "newsletter": {
+        "object": "user_list_users",
+        "mode": "mirror",
+        "list_name": "Newsletter opt-ins",
+    },
+    "events": {"object": "products_interactions"},
+    "reads": {"object": "articles_interactions"},
+}
+NEW = [f"new{i}@example.com" for i in range(12)]
+
+
+def all_modes_input() -> Records:
+    return {
+        "users": [
+            {"email": e, "first_name": f"N{i}", "custom_t_1": "vip", "_sdc_seq": i}
+            for i, e in enumerate(NEW)
+        ]
+        + [{"email": "omar.chen.1@example.com", "last_name": "Chen-Updated"}],
+        "crm_update": [
+            {"email": "tara.ivanova.2@example.com", "custom_i_1": 7},
+            {"email": "nobody@example.com", "custom_i_1": 1},
+        ],
+        "crm_insert": [
+            {"email": "fresh@example.com", "first_name": "F"},
+            {"email": "rosa.ivanova.3@example.com", "first_name": "R"},
+        ],
+        "crm_delete": [{"user_id": 10}, {"user_id": 999_999}],
+        "products": [
+            {
+                "internal_id": f"P-{i}",
+                "title": f"Item {i}",
+                "price": 10 + i,
+                "image_1": f"https://cdn.example.com/{i}.jpg",
+                "is_in_stock": "yes",
+            }
+            for i in range(8)
+        ],
+        "articles": [
+            {"internal_id": f"A-{i}", "title": f"Post {i}", "is_published": "yes"} for i in range(3)
+        ],
+        "price_update": [
+            {"internal_id": "SKU-00001", "price": 1.25},
+            {"internal_id": "P-NOPE", "price": 2},
+        ],
+        "discontinued": [{"internal_id": "SKU-00002"}],
+        "lists": [{"name": "Reverse ETL"}],
+        "vip_add": [{"email": NEW[0]}, {"email": NEW[1]}, {"email": "omar.chen.1@example.com"}],
+        "vip_remove": [],  # filled in by the test from the data
+        "newsletter": [{"email": e} for e in NEW[:5]],
+        "events": [
+            {
+                "email": NEW[i],
+                "product_internal_id": f"P-{i}",
+                "status": "goal",
+                "quantity": 2,
+                "amount": 20 + i,
+                "transaction_time": T0 + i,
+            }
+            for i in range(8)
+        ]
+        + [{"email": NEW[0], "product_internal_id": "P-1", "status": "delivered"}],
+        "reads": [
+            {"email": NEW[i], "article_internal_id": f"A-{i}", "status": "liked"} for i in range(3)
+        ],
+        "do": [
+            {"key": NEW[9], "command": "Product added to cart", "item": "P-7", "quantity": 3},
+            {
+                "key_type": "email",
+                "key": NEW[9],
+                "command": "User profile",
+                "fields": {"custom_t_2": "from do"},
+            },
+        ],
+    }
