@@ -11,7 +11,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	@$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	@$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 
 ## demo: a sandbox with demo data, read through the core, the source and the tap (Meltano),

@@ -14,7 +14,7 @@ from connectors.api.query import Condition, Query
 from connectors.spec import ObjectSpec, Specs
 from personyze_sandbox.rules import ReadRules
 from personyze_sandbox.schema import Catalog, bad_request, create_all
-from personyze_sandbox.values import column_name, to_json, where_value
+from personyze_sandbox.values import column_name, json_columns, to_json, where_value
 
 
 class Store:
@@ -103,7 +103,12 @@ class Store:
             f'SELECT * FROM "{spec.name}"{where_sql} ORDER BY {order_sql} '
             f"LIMIT {int(limit)} OFFSET {int(offset)}"
         )
-        rows = [to_json(spec, dict(r)) for r in self.conn().execute(sql, params)]
+        cursor = self.conn().cursor()
+        cursor.row_factory = None  # plain tuples: a sqlite3.Row copied into a dict costs more
+        cursor.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        decode = json_columns(spec).decode
+        rows = [decode(dict(zip(names, r, strict=True))) for r in cursor]
         return self._project(spec, q, rows)
 
     def _read_one(self, spec: ObjectSpec, q: Query) -> Any:

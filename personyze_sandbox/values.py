@@ -92,19 +92,49 @@ def _date_text(where: str, text: str) -> str:
 
 def to_json(spec: ObjectSpec, row: dict[str, Any]) -> dict[str, Any]:
     """A stored row as the API returns it (JSON columns decoded, packed JSON expanded)."""
-    out: dict[str, Any] = {}
-    for name, value in row.items():
-        col = spec.column(name) if spec.has_column(name) else None
-        if col is not None and col.role == "packed_json":
-            packed = json.loads(value) if isinstance(value, str) and value else {}
-            for key, item in (packed or {}).items():
-                out.setdefault(key, item)
-            continue
-        if col is not None and col.type in ("array", "object", "any") and isinstance(value, str):
-            out[name] = json.loads(value)
-        else:
-            out[name] = value
-    return out
+    return json_columns(spec).decode(row)
+
+
+class JsonColumns:
+    """Which of an object's stored columns hold JSON text: the columns of a JSON type
+    (decoded in place) and a packed column (expanded into the row). Found once per object,
+    not once per value: a row of 39 columns looked each one up among the spec's columns."""
+
+    def __init__(self, spec: ObjectSpec) -> None:
+        self.packed = frozenset(c.name for c in spec.columns if c.role == "packed_json")
+        self.typed = frozenset(
+            c.name
+            for c in spec.columns
+            if c.role != "packed_json" and c.type in ("array", "object", "any")
+        )
+        self._special = self.packed | self.typed
+
+    def decode(self, row: dict[str, Any]) -> dict[str, Any]:
+        if self._special.isdisjoint(row):
+            return row
+        out: dict[str, Any] = {}
+        for name, value in row.items():
+            if name in self.packed:
+                packed = json.loads(value) if isinstance(value, str) and value else {}
+                for key, item in (packed or {}).items():
+                    out.setdefault(key, item)
+            elif name in self.typed and isinstance(value, str):
+                out[name] = json.loads(value)
+            else:
+                out[name] = value
+        return out
+
+
+_JSON_COLUMNS: dict[int, tuple[ObjectSpec, JsonColumns]] = {}
+
+
+def json_columns(spec: ObjectSpec) -> JsonColumns:
+    """The JsonColumns of ``spec``, made on first use (kept with the spec they describe)."""
+    found = _JSON_COLUMNS.get(id(spec))
+    if found is None or found[0] is not spec:
+        found = (spec, JsonColumns(spec))
+        _JSON_COLUMNS[id(spec)] = found
+    return found[1]
 
 
 def where_value(affinity: str, text: str) -> Any:

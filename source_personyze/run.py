@@ -23,6 +23,9 @@ def run() -> None:
 
         sys.stdout.write(orjson.dumps(spec_message(default_specs())).decode() + "\n")
         return
+    from source_personyze.cdk_loading import load_cdk_for_verbs
+
+    load_cdk_for_verbs()
     from airbyte_cdk.entrypoint import launch
     from airbyte_cdk.models import FailureType  # type: ignore[attr-defined]
     from airbyte_cdk.utils.traced_exception import AirbyteTracedException
