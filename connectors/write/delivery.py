@@ -27,6 +27,8 @@ from connectors.write.records import Item
 
 # Times an event whose answer was lost and that is not in Personyze is sent again.
 SETTLE_ROUNDS = 4
+# ctx.state: events found in Personyze before sending, for the summary's note
+HELD = "held_before_send"
 
 
 @dataclass
@@ -57,8 +59,21 @@ def deliver(ctx: Context, events: list[Event]) -> None:
     before: dict[EventKey, int] = {}
     present = _already_held(ctx, check, before) if check else set()
     _done(ctx, [e for e in events if e.identity in present], "skipped")
+    ctx.state[HELD] = ctx.state.get(HELD, 0) + len(present)
     unknown = _send(ctx, [e for e in events if e.identity not in present])
     _settle(ctx, unknown, before)
+
+
+def held_note(ctx: Context) -> list[str]:
+    """The summary's note on the events not sent because Personyze already held them: what a
+    retried Airbyte attempt, or the same input written again, did not send twice."""
+    count = ctx.state.pop(HELD, 0)
+    if not count:
+        return []
+    return [
+        f"{count} event(s) already in Personyze (read back before sending), so not sent again: "
+        "sent by an earlier attempt or run"
+    ]
 
 
 def _already_held(ctx: Context, events: list[Event], before: dict[EventKey, int]) -> set[str]:

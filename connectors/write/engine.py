@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from connectors.api.client import PersonyzeClient
 from connectors.spec.loader import Specs, default_specs
-from connectors.write import events, members, rows
+from connectors.write import delivery, events, members, rows
 from connectors.write.context import Context, UserDirectory
 from connectors.write.execute import Gateway
 from connectors.write.ledger import Ledger
@@ -200,7 +200,7 @@ class WriteEngine:
         for name, ctx in self._contexts.items():
             if ctx.mode.strategy == "members_mirror":
                 members.finish_mirror(ctx, self._summary.streams[name].rejected)
-            for note in ctx.state.pop("notes", []):
+            for note in [*ctx.state.pop("notes", []), *delivery.held_note(ctx)]:
                 self._summary.note(name, note)
             unknown = self._summary.streams[name].unknown
             if unknown:

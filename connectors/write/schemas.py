@@ -12,6 +12,14 @@ from connectors.write.targets import Operation, StreamTarget
 
 # Columns the server maintains itself are not offered as mapping targets.
 _SERVER_ROLES = frozenset({"modified_time", "insert_time", "packed_json"})
+# An event's own time: what lets events that can be read back be sent exactly once (events.py).
+EVENT_TIME = "transaction_time"
+EVENT_TIME_TEXT = (
+    "The event's own time, unix seconds. Map it: with it each event is sent exactly once, also "
+    "when Airbyte retries a failed attempt in a new container (Personyze is read back before "
+    "sending, no file needed). Without it the send time is stamped, and a retried attempt may "
+    "send again the events the failed one had sent after its last checkpoint."
+)
 
 
 def operation_schema(spec: ObjectSpec, mode: WriteMode, default_key: str | None) -> dict[str, Any]:
@@ -31,6 +39,8 @@ def operation_schema(spec: ObjectSpec, mode: WriteMode, default_key: str | None)
     required = list(dict.fromkeys([*([key] if key else []), *mode.required_fields]))
     for name in (*mode.input_columns, *required):
         properties.setdefault(name, {"description": f"input column of {spec.name} {mode.name}"})
+    if mode.readback is not None and EVENT_TIME in properties:
+        properties[EVENT_TIME] = {**properties[EVENT_TIME], "description": EVENT_TIME_TEXT}
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "type": "object",

@@ -46,6 +46,35 @@ def test_discover_lists_every_object_and_mode_with_its_matching_keys() -> None:
     assert found[("do", "append")]["matching_keys"] == [["key"]]
 
 
+def test_the_catalog_and_spec_say_what_is_exactly_once_inside_airbyte_and_what_to_map() -> None:
+    """What an Airbyte user sees when mapping streams (issue 9 §4): product interactions are
+    exactly once across a retried attempt when transaction_time is mapped; article interactions
+    cannot be (no read-back); the ledger setting says it is not needed for the former."""
+    out = p.cli("discover", {"api_key": "F00DF00DF00D1234", "base_url": "http://127.0.0.1:9"})
+    assert out.returncode == 0, out.text()
+    (message,) = out.messages
+    found = {
+        (o["object_name"], o["sync_mode"]): o["json_schema"]
+        for o in message["destination_catalog"]["operations"]
+    }
+    products = found[("products_interactions", "append")]
+    assert "Exactly once, also across a retried Airbyte attempt" in products["description"]
+    assert "(transaction_time)" in products["description"]
+    event_time = products["properties"]["transaction_time"]["description"]
+    assert event_time.startswith("The event's own time, unix seconds. Map it: ")
+    assert "exactly once, also when Airbyte retries a failed attempt" in event_time
+    articles = found[("articles_interactions", "append")]
+    assert "Not exactly once inside Airbyte" in articles["description"]
+    assert "cannot read article interactions back" in articles["description"]
+    assert "transaction_time" not in articles["properties"]  # nothing to map would help
+    assert "exactly once like products_interactions" in found[("do", "append")]["description"]
+    properties = p.command("spec").messages[0]["spec"]["connectionSpecification"]["properties"]
+    assert (
+        "product interactions with an event time are still sent once, by reading them back"
+        in (properties["ledger_path"]["description"])
+    )
+
+
 def test_discover_of_a_bad_config_is_a_config_error() -> None:
     out = p.command("discover", {"api_key": "F00DF00DF00D1234", "base_url": "ftp://example.com"})
     assert out.returncode == 1

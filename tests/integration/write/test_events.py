@@ -52,6 +52,13 @@ def test_identical_rows_are_separate_events_and_a_rerun_sends_nothing_new(
     assert second.streams["products_interactions"].appended == 0
     assert second.streams["products_interactions"].skipped == 5
     assert rejects(tmp_path) == []
+    # the summary says why nothing was sent (what an Airbyte user reads after a retry)
+    assert first.streams["products_interactions"].notes == []
+    assert second.streams["products_interactions"].notes == [
+        "5 event(s) already in Personyze (read back before sending), so not sent again: "
+        "sent by an earlier attempt or run"
+    ]
+    assert "5 event(s) already in Personyze" in second.render()
 
 
 def test_without_an_event_time_the_ledger_makes_a_rerun_send_nothing_new(
@@ -76,6 +83,8 @@ def test_without_an_event_time_the_ledger_makes_a_rerun_send_nothing_new(
     assert summary.streams["products_interactions"].skipped == 2
     assert summary.streams["articles_interactions"].skipped == 2
     assert summary.total("appended") == 0
+    # shown as sent by the ledger, not read back: no note claims Personyze was read
+    assert not any("already in Personyze" in n for c in summary.streams.values() for n in c.notes)
 
 
 def test_an_event_id_column_is_the_identity(sandbox: RunningSandbox, tmp_path: Path) -> None:
