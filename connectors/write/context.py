@@ -146,12 +146,13 @@ class UserDirectory:
         missing = [v for v in dict.fromkeys(values) if v not in known]
         if not missing or key == "user_id":
             return known
-        failed: set[int] = set()
+        refused: set[int] = set()
 
         def settle(start: int, end: int, outcome: str, reason: str) -> None:
-            if outcome != "ok":
-                failed.update(range(start, end))
+            if outcome == "rejected":
+                refused.update(range(start, end))
 
         send_do(self.gw, stream, [command(v) for v in missing], settle, idempotent=True)
-        created = [v for i, v in enumerate(missing) if i not in failed]
+        # read back even the profiles whose every answer was lost: they may have been created
+        created = [v for i, v in enumerate(missing) if i not in refused]
         return {**known, **self.lookup(stream, key, created)}
