@@ -24,7 +24,8 @@ from connectors.write.targets import StreamTarget
 class Context:
     """One stream's write setup, built once per run. ``accept(item, count)`` settles an item as
     written (``count`` names the summary counter, None for none), ``reject(item, reason)`` as
-    refused, ``unknown(item, reason)`` as sent with an unknown outcome (reported, not resent)."""
+    refused, ``unknown(item, reason)`` as sent with an unknown outcome (reported, not resent);
+    ``report``/``report_unknown`` do the same for what has no item (an earlier run's event)."""
 
     stream: str
     target: StreamTarget
@@ -39,6 +40,7 @@ class Context:
     unknown: Callable[[Item, str], None]
     count: Callable[[str, int], None]
     report: Callable[[str | None, str, Any], None]
+    report_unknown: Callable[[str | None, str, Any], None]
     users: UserDirectory
     tally: EventTally
     skip_unchanged: bool = True
