@@ -24,7 +24,8 @@ from connectors.write.targets import StreamTarget
 class Context:
     """One stream's write setup, built once per run. ``accept(item, count)`` settles an item as
     written (``count`` names the summary counter, None for none), ``reject(item, reason)`` as
-    refused, ``unknown(item, reason)`` as sent with an unknown outcome (reported, not resent)."""
+    refused, ``unknown(item, reason)`` as sent with an unknown outcome (reported, not resent);
+    ``report``/``report_unknown`` do the same for what has no item (an earlier run's event)."""
 
     stream: str
     target: StreamTarget
@@ -39,6 +40,7 @@ class Context:
     unknown: Callable[[Item, str], None]
     count: Callable[[str, int], None]
     report: Callable[[str | None, str, Any], None]
+    report_unknown: Callable[[str | None, str, Any], None]
     users: UserDirectory
     tally: EventTally
     skip_unchanged: bool = True
@@ -146,12 +148,13 @@ class UserDirectory:
         missing = [v for v in dict.fromkeys(values) if v not in known]
         if not missing or key == "user_id":
             return known
-        failed: set[int] = set()
+        refused: set[int] = set()
 
         def settle(start: int, end: int, outcome: str, reason: str) -> None:
-            if outcome != "ok":
-                failed.update(range(start, end))
+            if outcome == "rejected":
+                refused.update(range(start, end))
 
         send_do(self.gw, stream, [command(v) for v in missing], settle, idempotent=True)
-        created = [v for i, v in enumerate(missing) if i not in failed]
+        # read back even the profiles whose every answer was lost: they may have been created
+        created = [v for i, v in enumerate(missing) if i not in refused]
         return {**known, **self.lookup(stream, key, created)}

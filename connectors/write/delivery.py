@@ -204,5 +204,5 @@ def _give_up(ctx: Context, events: list[Event], why: str) -> None:
         if event.item is not None:
             ctx.unknown(event.item, reason)
         else:
-            ctx.report(event.entry.get("key"), reason, event.entry["request"])
+            ctx.report_unknown(event.entry.get("key"), reason, event.entry["request"])
             ctx.count("unknown", 1)

@@ -109,6 +109,7 @@ class WriteEngine:
                 unknown=self._unknown,
                 count=self._counter(name),
                 report=self._reporter(name),
+                report_unknown=self._reporter(name, unknown=True),
                 users=users,
                 tally=tally,
                 skip_unchanged=options.skip_unchanged,
@@ -266,13 +267,17 @@ class WriteEngine:
     def _unknown(self, item: Item, reason: str) -> None:
         self._settled.add(id(item))
         self._summary.add(item.stream, "unknown")
-        self._write_reject(item.stream, item.key, reason, item.record)
+        self._rejects.write(item.stream, item.key, reason, item.record, unknown=True)
 
     def _counter(self, stream: str) -> Callable[[str, int], None]:
         return lambda name, amount: self._summary.add(stream, name, amount)
 
-    def _reporter(self, stream: str) -> Callable[[str | None, str, Any], None]:
-        return lambda key, reason, record: self._write_reject(stream, key, reason, record)
+    def _reporter(
+        self, stream: str, *, unknown: bool = False
+    ) -> Callable[[str | None, str, Any], None]:
+        return lambda key, reason, record: self._rejects.write(
+            stream, key, reason, record, unknown=unknown
+        )
 
     def _write_reject(self, stream: str, key: str | None, reason: str, record: Any) -> None:
         self._rejects.write(stream, key, reason, record)

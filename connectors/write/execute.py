@@ -4,7 +4,8 @@ A `do` batch stops at its first failing command and answers ``400 Command N: ...
 before N were applied (api §9 U11). ``send_do`` settles those as accepted, the N-th as rejected
 with the server's reason, and resends the rest. A batch whose answer was lost (``OutcomeUnknown``)
 is resent only when its commands are idempotent; otherwise its outcome stays unknown for the
-caller (the ledger) to reconcile.
+caller (the ledger) to reconcile. A single write Personyze can be asked about (a list by name, a
+membership) is read back after a lost answer and resent only when absent (``send_checked``).
 """
 
 from __future__ import annotations
@@ -159,11 +160,18 @@ def parallel(
     return [f.result() for f in futures]
 
 
-def resend_unknown(call: Callable[[], T]) -> T:
-    """An idempotent write whose answer was lost, sent again (at most ``RESENDS`` more times)."""
-    for _ in range(RESENDS):
+def send_checked(call: Callable[[], T], applied: Callable[[], bool]) -> T | None:
+    """A write Personyze can be asked about, sent so that it is applied once: after a lost
+    answer ``applied()`` reads it back, and only when it is absent is the write sent again (at
+    most ``RESENDS`` more times). Returns the answer, or None when the write was found applied
+    after a lost answer; raises the last ``OutcomeUnknown`` when every answer was lost and the
+    write is still absent (it was not applied: the caller rejects it, to be sent again)."""
+    for attempt in range(RESENDS + 1):
         try:
             return call()
         except OutcomeUnknown:
-            continue
-    return call()
+            if applied():
+                return None
+            if attempt == RESENDS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

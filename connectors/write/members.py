@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.api.errors import RequestError
+from connectors.api.errors import OutcomeUnknown, RequestError
 from connectors.api.query import Query, all_of, cond
 from connectors.write.commands import profile_command, user_key
 from connectors.write.context import Context, existing_values
-from connectors.write.execute import parallel, resend_unknown
+from connectors.write.execute import RESENDS, parallel, send_checked
 from connectors.write.plan import MAX_EQUALITY_ROWS, in_list_chunks
 from connectors.write.records import Item, Refused, key_text
 from connectors.write.rows import find_or_create
@@ -124,9 +124,18 @@ def _add(ctx: Context, list_id: int | str, items: list[Item]) -> None:
     def post(uid: str) -> str | None:
         body = {"user_list_id": list_id, "user_id": int(uid) if uid.isdigit() else uid}
         try:
-            resend_unknown(lambda: ctx.gw.post(ctx.stream, MEMBERS, body))
+            send_checked(
+                lambda: ctx.gw.post(ctx.stream, MEMBERS, body),
+                lambda: uid in (_members(ctx, list_id, [uid]) or set()),
+            )
         except RequestError as exc:
             return str(exc)
+        except OutcomeUnknown:
+            return (
+                f"membership of user {uid} in list {list_id}: sent {RESENDS + 1} times, every "
+                "answer was lost, and reading it back shows the user is not a member: not "
+                "added; send it again"
+            )
         return None
 
     errors = dict(zip(to_add, parallel(ctx.pool, post, to_add), strict=True))

@@ -28,7 +28,8 @@ _EXAMPLE_CHARS = 300
 class RejectsFile:
     """Appends ``{"stream", "key", "line", "reason", "record"}`` lines (``line``: the input
     line, when the reject is of a line that could not be read as a record); opened on the
-    first reject. Logs every reject at WARNING."""
+    first reject. Logs every reject at WARNING ("Rejected: ..."), and every write of unknown
+    outcome ("Outcome unknown: ...")."""
 
     def __init__(self, path: Path | None, *, log_records: bool = False) -> None:
         self.path = path
@@ -38,8 +39,18 @@ class RejectsFile:
         self._file: TextIO | None = None
 
     def write(
-        self, stream: str, key: str | None, reason: str, record: Any, *, line: int | None = None
+        self,
+        stream: str,
+        key: str | None,
+        reason: str,
+        record: Any,
+        *,
+        line: int | None = None,
+        unknown: bool = False,
     ) -> None:
+        """``unknown``: not a reject but a write of unknown outcome (its answer was lost and it
+        cannot be read back), logged as such; it goes to the file all the same, to be checked."""
+        prefix = "Outcome unknown:" if unknown else "Rejected:"
         entry = json_safe({"stream": stream, "key": key, "line": line, "reason": reason})
         shown = describe(entry["stream"], entry["key"], entry["reason"])
         text = json.dumps(
@@ -49,11 +60,11 @@ class RejectsFile:
             default=str,
         )
         if self.log_records:
-            logger.warning("Rejected: %s; record: %s", shown, _record_text(record))
+            logger.warning("%s %s; record: %s", prefix, shown, _record_text(record))
         else:
-            logger.warning("Rejected: %s", shown)
+            logger.warning("%s %s", prefix, shown)
         with self._lock:
-            if len(self.examples) < EXAMPLES:
+            if not unknown and len(self.examples) < EXAMPLES:
                 self.examples.append(shown[:_EXAMPLE_CHARS])
             if self.path is None:
                 return

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.api.errors import RequestError
+from connectors.api.errors import OutcomeUnknown, RequestError
 from connectors.api.query import Query, all_of, cond
 from connectors.write.commands import profile_command, user_key
 from connectors.write.context import Context, existing_rows, lowest_id
-from connectors.write.execute import Outcome, parallel, resend_unknown, send_do
+from connectors.write.execute import RESENDS, Outcome, parallel, send_checked, send_do
 from connectors.write.plan import in_list_chunks
 from connectors.write.records import Item, Refused
 from connectors.write.unchanged import apply, is_unchanged
@@ -115,14 +115,25 @@ def post_rows(ctx: Context, items: list[Item]) -> None:
         if _skipped(ctx, item, rows, stored):
             seen.add(item.key or "")
             continue
-        planned.append((item, _how(existing, seen, item.key or "")))
+        planned.append((item, _how(existing, seen, item.key or ""), stored))
 
-    def post(entry: tuple[Item, str]) -> None:
-        item, how = entry
+    def post(entry: tuple[Item, str, dict[str, Any]]) -> None:
+        item, how, stored = entry
+
+        def applied() -> bool:  # an upsert: applied when the row holds what was sent
+            found = existing_rows(ctx, ctx.spec.path, key, [item.key or ""])
+            return is_unchanged(stored, found.get(item.key or "", []))
+
         try:
-            resend_unknown(lambda: ctx.gw.post(ctx.stream, ctx.spec.path, item.fields))
+            send_checked(lambda: ctx.gw.post(ctx.stream, ctx.spec.path, item.fields), applied)
         except RequestError as exc:
             ctx.reject(item, str(exc))
+        except OutcomeUnknown:
+            ctx.reject(
+                item,
+                f"sent {RESENDS + 1} times, every answer was lost, and reading it back shows "
+                f"the {ctx.spec.name} row does not hold it: not written; send it again",
+            )
         else:
             ctx.accept(item, how)
 
@@ -190,7 +201,16 @@ def find_or_create(
     rows = ctx.gw.get(ctx.stream, q)
     if rows:
         return lowest_id(rows), False
-    resend_unknown(lambda: ctx.gw.post(ctx.stream, obj, body))
+    try:
+        # POST creates a row each time: after a lost answer, resent only when still absent
+        send_checked(
+            lambda: ctx.gw.post(ctx.stream, obj, body), lambda: bool(ctx.gw.get(ctx.stream, q))
+        )
+    except OutcomeUnknown as exc:
+        raise Refused(
+            f"{obj} row with {key}={value}: sent {RESENDS + 1} times, every answer was lost, and "
+            f"reading it back shows it is not there: not created; send it again"
+        ) from exc
     rows = ctx.gw.get(ctx.stream, q)
     if not rows:
         raise Refused(f"{obj} row with {key}={value} was not found after creating it")

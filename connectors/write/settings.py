@@ -27,8 +27,9 @@ class WriteSetup:
 
 
 def write_setup(config: Mapping[str, Any], *, plan_out: TextIO | None = None) -> WriteSetup:
-    """Validate a target's or destination's config; errors name the setting."""
-    connection = ConnectionSettings.from_config(config)
+    """Validate a target's or destination's config; errors name the setting. A setting of the
+    readers (``start_date``) is refused as such, an unknown one with a "did you mean"."""
+    connection = ConnectionSettings.from_config(config, side="write")
     values = setting_values(config)
     streams = values.get("streams") or {}
     for name, entry in streams.items():

@@ -100,3 +100,29 @@ def test_the_destination_names_an_unknown_setting() -> None:
     status = DestinationPersonyze().check(LOGGER, {**BASE, "ledgr_path": "x.sqlite"})
     assert status.status == Status.FAILED
     assert "did you mean ledger_path?" in str(status.message)
+
+
+READ_ONLY = "start_date: is a setting of the readers, source-personyze and tap-personyze, not of"
+READ_MISSPELLED = "strat_date: is not a setting (did you mean start_date, a setting of the readers"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [({"start_date": "2024-01-01"}, READ_ONLY), ({"strat_date": "2024-01-01"}, READ_MISSPELLED)],
+)
+def test_the_target_refuses_a_setting_of_the_readers(extra: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigValidationError) as err:
+        TargetPersonyze(config={**BASE, **extra}, parse_env_config=False)
+    assert any(expected in e for e in err.value.errors), err.value.errors
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [({"start_date": "2024-01-01"}, READ_ONLY), ({"strat_date": "2024-01-01"}, READ_MISSPELLED)],
+)
+def test_the_destination_refuses_a_setting_of_the_readers(
+    extra: dict[str, Any], expected: str
+) -> None:
+    status = DestinationPersonyze().check(LOGGER, {**BASE, **extra})
+    assert status.status == Status.FAILED
+    assert expected in str(status.message)
