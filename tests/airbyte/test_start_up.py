@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
