@@ -9,7 +9,8 @@ May import: ``connectors.api``, ``connectors.settings``, ``connectors.spec``; ne
 ``connectors.read`` or ``connectors.tracker``.
 """
 
-from connectors.write.engine import WriteEngine, WriteOptions
+from connectors.write.engine import WriteEngine
+from connectors.write.options import WriteOptions
 from connectors.write.records import MAX_VALUE_CHARS
 from connectors.write.summary import ErrorRateExceeded, RunSummary, StreamCounts
 from connectors.write.targets import (

@@ -14,9 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from connectors.api.client import PersonyzeClient
 from connectors.spec.loader import Specs, default_specs
@@ -24,6 +22,7 @@ from connectors.write import delivery, events, members, rows
 from connectors.write.context import Context, UserDirectory
 from connectors.write.execute import Gateway
 from connectors.write.ledger import Ledger
+from connectors.write.options import WriteOptions
 from connectors.write.readback import EventTally
 from connectors.write.records import Item, Refused, key_column, key_text, shape, without_metadata
 from connectors.write.rejects import RejectsFile
@@ -43,21 +42,6 @@ STRATEGIES: dict[str, Strategy] = {
     "events": events.events,
     "commands": events.commands,
 }
-
-
-@dataclass(frozen=True)
-class WriteOptions:
-    dry_run: bool = False
-    rejects_path: Path | None = None
-    ledger_path: Path | None = None
-    max_error_rate: float = 0.1
-    min_records_for_error_rate: int = 100
-    batch_size: int = 500
-    max_batch_age_seconds: float = 60.0
-    concurrency: int = 4
-    skip_unchanged: bool = True
-    plan_out: TextIO | None = None
-    log_rejected_records: bool = False  # a reject's log line shows the record's columns too
 
 
 class WriteEngine:

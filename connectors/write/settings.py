@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from connectors.settings import ConnectionSettings, SettingsError, setting_values
 from connectors.spec import Specs, default_specs
-from connectors.write.engine import WriteOptions
+from connectors.write.options import WriteOptions
 from connectors.write.targets import StreamTarget, parse_targets
 
 
