@@ -61,8 +61,9 @@ def read_records(
     (one request). Past a full first page, a ``snapshot`` read with an integer key and no
     ``end`` fixes its end at the current maximum (one request), so that rows arriving during
     the read go to the next sync and a busy table cannot keep the read going; with
-    ``concurrency`` above 1 a second probe, sent alongside, reads the key of the 1000th row to
-    size windows that are then read concurrently. ``start`` is inclusive, so a resumed sync
+    ``concurrency`` above 1 a probe page, sent alongside, starts cutting the rest into windows
+    of about a thousand rows that are then read concurrently (``connectors.read.probes``: the
+    probe pages' rows are records too). ``start`` is inclusive, so a resumed sync
     re-reads the rows at its bookmark and none before; with ``start_group`` (a sync resumed at
     its bookmark) those rows are read first by one equality read, however many share the
     value, so that a read finding nothing new costs two requests. Rows whose key is NULL
