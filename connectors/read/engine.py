@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from connectors.api.query import Condition, Query, all_of, cond
 from connectors.read.digest import row_digest
@@ -25,17 +26,20 @@ from connectors.read.keyset import (
     page_rows,
     scan,
 )
-from connectors.read.windows import ProbedWindows, Window, run_windows
+from connectors.read.probes import (
+    Cut,
+    Group,
+    Preread,
+    cut_at,
+    preread_items,
+    probe_offset,
+    probe_query,
+)
+from connectors.read.windows import ProbeChain, WindowSource, run_windows
 from connectors.spec.loader import Specs, default_specs
 from connectors.spec.models import ApiLimits, ObjectSpec
 
 DAY = 86_400
-# Pages per concurrent window. A window ends at the key a probe reads WINDOW_PAGES pages of new
-# rows after its start (at most the 1000th row: offset + 1 may not exceed 1000, api §4.7):
-# 980 rows, as a page re-reads the last key of the one before (999 on a unique key, paged on
-# '>'), so that the window's last page is short by one row and ends it, and the window costs
-# its pages and its probe, about 5% more requests than one keyset loop over the same rows.
-WINDOW_PAGES = 20
 
 
 def read_records(
@@ -57,8 +61,9 @@ def read_records(
     (one request). Past a full first page, a ``snapshot`` read with an integer key and no
     ``end`` fixes its end at the current maximum (one request), so that rows arriving during
     the read go to the next sync and a busy table cannot keep the read going; with
-    ``concurrency`` above 1 a second probe, sent alongside, reads the key of the 1000th row to
-    size windows that are then read concurrently. ``start`` is inclusive, so a resumed sync
+    ``concurrency`` above 1 a probe page, sent alongside, starts cutting the rest into windows
+    of about a thousand rows that are then read concurrently (``connectors.read.probes``: the
+    probe pages' rows are records too). ``start`` is inclusive, so a resumed sync
     re-reads the rows at its bookmark and none before; with ``start_group`` (a sync resumed at
     its bookmark) those rows are read first by one equality read, however many share the
     value, so that a read finding nothing new costs two requests. Rows whose key is NULL
@@ -88,43 +93,42 @@ def read_records(
     low: KeyValue = start if start is not None else (0 if integer else "")
     lower = Bound(low, inclusive=True)
     if start_group and start is not None:
-        digests = []
-        for row in group_rows(client, plan, prefix, key, low, plan.tie_breaker):
-            digests.append(row_digest(row))
-            yield row
-        yield Checkpoint(low, tuple(sorted(digests)))
+        yield from _group_items(client, plan, prefix, key, low)
         lower = Bound(low, inclusive=False)
         if isinstance(low, int):
             low, lower = low + 1, Bound(low + 1, inclusive=True)
     first = page_rows(client.get(page_query(plan, prefix, key, lower, end)))
-    windows: ProbedWindows | None = None
+    windows: ProbeChain[Cut] | None = None
     if len(first) == plan.page_size and integer and (snapshot or concurrency > 1):
         assert isinstance(low, int) and (end is None or isinstance(end, int))
-        unique = key in plan.unique
-        window_rows = (
-            WINDOW_PAGES * plan.page_size - 1 if unique else WINDOW_PAGES * (plan.page_size - 1)
-        )
-        windows, end = _plan_rest(client, spec, prefix, low, end, first, concurrency, window_rows)
+        windows, end = _plan_rest(client, spec, plan, prefix, low, end, first, concurrency, limits)
     items: Iterator[Item]
     if windows is None:
         items = scan(
             client, plan, prefix, key, lower, end, split_column=plan.tie_breaker, first_page=first
         )
     else:
+        page_end = int(first[-1][key])
 
-        def scan_window(window: Window) -> Iterator[Item]:
+        def scan_window(cut: Cut) -> Iterator[Item]:
+            if isinstance(cut, Preread):
+                return preread_items(cut, key)
+            if isinstance(cut, Group):
+                return _group_items(client, plan, prefix, key, cut.value)
             return scan(
                 client,
                 plan,
                 prefix,
                 key,
-                Bound(window[0], inclusive=True),
-                window[1],
+                Bound(cut[0], inclusive=True),
+                cut[1],
                 split_column=plan.tie_breaker,
-                first_page=first if window[0] == low else None,
+                # the page already read, unless rows went away since and it ends past the cut
+                first_page=first if cut[0] == low and cut[1] >= page_end else None,
             )
 
-        items = run_windows(windows, scan_window, concurrency=concurrency)
+        source: WindowSource[Cut] = windows
+        items = run_windows(source, scan_window, concurrency=concurrency)
     try:
         for item in items:
             # The API may send integers as numeric strings (api §2.3); state holds integers.
@@ -179,79 +183,91 @@ def partitions(client: QueryClient, specs: Specs, spec: ObjectSpec) -> Iterator[
 def _plan_rest(
     client: QueryClient,
     spec: ObjectSpec,
+    plan: ScanPlan,
     prefix: tuple[Condition, ...],
     low: int,
     end: int | None,
     first: list[Row],
     concurrency: int,
-    window_rows: int,
-) -> tuple[ProbedWindows | None, int | None]:
+    limits: ApiLimits,
+) -> tuple[ProbeChain[Cut] | None, int | None]:
     """After a full first page: the end of the read (the current maximum, unless given) and,
-    with ``concurrency`` above 1, windows of ``window_rows`` rows each (None when fewer rows
-    are left than that). The first two probes go out together."""
+    with ``concurrency`` above 1, the chain of probe pages that cuts the rest into windows
+    (``connectors.read.probes``). The end probe and the first probe page go out together."""
     key = spec.read.key
     assert key is not None
-    probes: dict[str, Query] = {}
+    unique = key in plan.unique
+    offset = probe_offset(plan.page_size, limits.max_offset_plus_limit, unique=unique)
+
+    def probe(start: int, upper: int | None) -> Query:
+        return probe_query(
+            spec.name, prefix, key, start, upper, offset=offset, limit=plan.page_size
+        )
+
+    queries: dict[str, Query] = {}
     if end is None:
-        probes["end"] = _probe(spec, prefix, key, low, offset=0, descending=True)
+        queries["end"] = Query(
+            spec.name,
+            where=all_of(*prefix, cond(key, ">=", low)),
+            column=key,
+            order_by_desc=(key,),
+            offset=0,
+            limit=1,
+        )
     if concurrency > 1:
-        probes["window"] = _probe(spec, prefix, key, low, offset=window_rows - 1)
-    answers = _get_all(client, probes)
+        queries["window"] = probe(low, end)
+    answers = _get_all(client, queries)
     page_end = int(first[-1][key])
-    if "end" in probes:  # no row found: they went away since the page; the page ends it
-        end = max(int(answers["end"]), page_end) if "end" in answers else page_end
-    window = answers.get("window")
-    if window is None or end is None:
+    if "end" in queries:  # no row found: they went away since the page; the page ends it
+        found = _key_of(answers["end"], key)
+        end = max(found, page_end) if found is not None else page_end
+    if "window" not in queries or end is None:
         return None, end
+    read_end = end
 
-    def window_end(start: int) -> int | None:
-        query = _probe(spec, prefix, key, start, offset=window_rows - 1)
-        found = _get_all(client, {"window": query}).get("window")
-        return int(found) if found is not None else None
+    def step(start: int) -> tuple[list[Cut], int | None]:
+        page = page_rows(client.get(probe(start, read_end)))
+        return cut_at(start, read_end, page, key=key, unique=unique, page_size=plan.page_size)
 
-    # The first window's first page is the page already read.
-    first_end = min(max(int(window), page_end), end)
-    windows = ProbedWindows(low, end, window_end, first=first_end, ahead=2 * concurrency)
-    return windows, end
+    cuts, after = cut_at(
+        low, end, page_rows(answers["window"]), key=key, unique=unique, page_size=plan.page_size
+    )
+    return ProbeChain(cuts, after, step, ahead=4 * concurrency), end
 
 
-def _probe(
-    spec: ObjectSpec,
+def _group_items(
+    client: QueryClient,
+    plan: ScanPlan,
     prefix: tuple[Condition, ...],
     key: str,
-    low: KeyValue,
-    *,
-    offset: int,
-    descending: bool = False,
-) -> Query:
-    """The key of one row at or above ``low``: the ``offset``-th in order, or the largest."""
-    return Query(
-        spec.name,
-        where=all_of(*prefix, cond(key, ">=", low)),
-        column=key,
-        order_by=() if descending else (key,),
-        order_by_desc=(key,) if descending else (),
-        offset=offset,
-        limit=1,
-    )
+    value: KeyValue,
+) -> Iterator[Item]:
+    """Every row at ``value`` (one equality read, split by the tie-breaker past its cap), then
+    the checkpoint on it."""
+    digests = []
+    for row in group_rows(client, plan, prefix, key, value, plan.tie_breaker):
+        digests.append(row_digest(row))
+        yield row
+    yield Checkpoint(value, tuple(sorted(digests)))
 
 
-def _get_all(client: QueryClient, queries: dict[str, Query]) -> dict[str, KeyValue]:
-    """The one key each query reads (absent when it finds none), the queries sent together."""
+def _get_all(client: QueryClient, queries: dict[str, Query]) -> dict[str, Any]:
+    """The answer of each query, the queries sent together."""
     if len(queries) > 1:
         with ThreadPoolExecutor(len(queries), thread_name_prefix="personyze-probe") as pool:
             futures = {name: pool.submit(client.get, q) for name, q in queries.items()}
-            answers = {name: f.result() for name, f in futures.items()}
-    else:
-        answers = {name: client.get(q) for name, q in queries.items()}
-    found: dict[str, KeyValue] = {}
-    for name, answer in answers.items():
-        value = answer[0] if isinstance(answer, list) and answer else None
-        if isinstance(value, dict):  # a whole row instead of the one column
-            value = value.get(queries[name].column or "")
-        if isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit():
-            found[name] = int(value)
-    return found
+            return {name: f.result() for name, f in futures.items()}
+    return {name: client.get(q) for name, q in queries.items()}
+
+
+def _key_of(answer: Any, column: str) -> int | None:
+    """The integer key of a one-row answer of a key column, None when it found no row."""
+    value = answer[0] if isinstance(answer, list) and answer else None
+    if isinstance(value, dict):  # a whole row instead of the one column
+        value = value.get(column)
+    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit():
+        return int(value)
+    return None
 
 
 def _slow(spec: ObjectSpec, c: Condition, limits: ApiLimits) -> bool:

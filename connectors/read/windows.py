@@ -5,9 +5,10 @@ windows scanned by a thread pool. Each window fills its own bounded queue; the c
 window after window in order, and only a bounded number of windows run ahead of it, so memory is
 about ``lookahead x queue_size`` batches whatever the stream's size.
 
-Windows are cut lazily, in key order, by a ``WindowSource``: a fixed list, or ``ProbedWindows``,
-which ends each window where a probe finds the key of the 1000th row after its start, so that
-every window holds about the same number of rows whatever the density along the key.
+Windows are cut lazily, in key order, by a ``WindowSource``: a fixed list, or a ``ProbeChain``
+(``connectors.read.probes``: each window ends where a probe page about a thousand rows after its
+start lands), so that every window holds about the same number of rows whatever the density
+along the key.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+W = TypeVar("W")
+W_co = TypeVar("W_co", covariant=True)
 
 Window = tuple[int, int]
 # A worker hands items over in batches to keep queue traffic low.
@@ -51,68 +54,60 @@ class _NotYet:
 NOT_YET = _NotYet()
 
 
-class WindowSource(Protocol):
-    def take(self, wait: bool = True) -> Window | _NotYet | None:
+class WindowSource(Protocol[W_co]):
+    def take(self, wait: bool = True) -> W_co | _NotYet | None:
         """The next window in key order, None when the range is covered, or (without
         ``wait``) NOT_YET when the next one is not known yet."""
 
-    def observe(self, window: Window, rows: int) -> None:
-        """A finished window held ``rows`` items."""
 
-
-class FixedWindows:
-    def __init__(self, windows: list[Window]) -> None:
+class FixedWindows(Generic[W]):
+    def __init__(self, windows: list[W]) -> None:
         self._windows = iter(windows)
 
-    def take(self, wait: bool = True) -> Window | _NotYet | None:
+    def take(self, wait: bool = True) -> W | _NotYet | None:
         return next(self._windows, None)
 
-    def observe(self, window: Window, rows: int) -> None:
-        pass
 
-
-class ProbedWindows:
-    """``[low, high]`` cut into windows of about the same number of rows: each window ends at
-    the key a probe finds ``rows`` rows after the window's start (``probe(start)``, None when
-    fewer rows are left: the last window then ends at ``high``).
+class ProbeChain(Generic[W]):
+    """Windows cut by a chain of probes, in key order: ``step(start)`` probes from ``start``
+    and gives the windows it cut and where the next probe starts (None: the range is covered).
 
     Densities vary too much along a cursor (a flash sale puts 800 rows in one second) for
     windows cut by key width: a window ten times denser than the others keeps its worker
-    paging alone while the rest wait behind it. The probes form a chain (each starts after the
-    previous window), sent by a thread of their own that stays up to ``ahead`` windows ahead
-    of the workers; ``first`` is the end of a first window already probed.
+    paging alone while the rest wait behind it. Each probe starts where the one before ended,
+    so they form a chain, sent by a thread of their own that stays up to ``ahead`` windows
+    ahead of the workers; ``first`` are the windows of a first probe already sent.
     """
 
     def __init__(
         self,
-        low: int,
-        high: int,
-        probe: Callable[[int], int | None],
+        first: list[W],
+        start: int | None,
+        step: Callable[[int], tuple[list[W], int | None]],
         *,
-        first: int | None = None,
         ahead: int = 16,
     ) -> None:
-        self._cut: queue.Queue[Window | BaseException | None] = queue.Queue(maxsize=ahead)
+        self._cut: queue.Queue[W | BaseException | None] = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
-        self._probe = probe
+        self._step = step
         self._thread = threading.Thread(
-            target=self._run, args=(low, high, first), name="personyze-probe", daemon=True
+            target=self._run, args=(first, start), name="personyze-probe", daemon=True
         )
         self._thread.start()
 
-    def _run(self, low: int, high: int, end: int | None) -> None:
+    def _run(self, cuts: list[W], start: int | None) -> None:
         try:
-            while low <= high and not self._stop.is_set():
-                if end is None:
-                    found = self._probe(low)
-                    end = high if found is None else max(low, min(found, high))
-                self._put((low, end))
-                low, end = end + 1, None
+            while True:
+                for cut in cuts:
+                    self._put(cut)
+                if start is None or self._stop.is_set():
+                    break
+                cuts, start = self._step(start)
             self._put(None)
         except BaseException as exc:
             self._put(exc)
 
-    def _put(self, item: Window | BaseException | None) -> None:
+    def _put(self, item: W | BaseException | None) -> None:
         while not self._stop.is_set():
             try:
                 self._cut.put(item, timeout=_POLL_SECONDS)
@@ -120,7 +115,7 @@ class ProbedWindows:
             except queue.Full:
                 continue
 
-    def take(self, wait: bool = True) -> Window | _NotYet | None:
+    def take(self, wait: bool = True) -> W | _NotYet | None:
         try:
             item = self._cut.get() if wait else self._cut.get_nowait()
         except queue.Empty:
@@ -128,9 +123,6 @@ class ProbedWindows:
         if isinstance(item, BaseException):
             raise item
         return item
-
-    def observe(self, window: Window, rows: int) -> None:
-        pass
 
     def close(self) -> None:
         self._stop.set()
@@ -159,8 +151,8 @@ class _Channel(Generic[T]):
 
 
 def run_windows(
-    windows: list[Window] | WindowSource,
-    scan_window: Callable[[Window], Iterator[T]],
+    windows: list[W] | WindowSource[W],
+    scan_window: Callable[[W], Iterator[T]],
     *,
     concurrency: int,
     queue_size: int = 32,
@@ -171,19 +163,17 @@ def run_windows(
     still in flight; closing this generator stops the workers (they notice at their next
     item) and waits for them.
     """
-    source = FixedWindows(windows) if isinstance(windows, list) else windows
+    source: WindowSource[W] = FixedWindows[W](windows) if isinstance(windows, list) else windows
     stop = threading.Event()
     errors: list[BaseException] = []
     lock = threading.Lock()
     channels: list[_Channel[T]] = []
 
-    def work(window: Window, channel: _Channel[T]) -> None:
+    def work(window: W, channel: _Channel[T]) -> None:
         try:
-            rows = 0
             batch: list[T] = []
             for item in scan_window(window):
                 batch.append(item)
-                rows += 1
                 if len(batch) >= BATCH:
                     if not channel.put(batch):
                         return
@@ -192,14 +182,13 @@ def run_windows(
                     return
             if batch and not channel.put(batch):
                 return
-            source.observe(window, rows)
             channel.put(_Done())
         except BaseException as exc:
             with lock:
                 errors.append(exc)
             stop.set()
 
-    lookahead = 2 * concurrency
+    lookahead = 4 * concurrency
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="personyze-read")
     failed = False
     exhausted = False
@@ -216,7 +205,7 @@ def run_windows(
             if window is None:
                 exhausted = True
                 return
-            assert isinstance(window, tuple)
+            assert not isinstance(window, _NotYet)
             channels.append(_Channel(queue_size, stop))
             pool.submit(work, window, channels[-1])
 

@@ -343,38 +343,46 @@ def test_integer_keys_sent_as_numeric_strings_still_give_integer_checkpoints(
     assert points and all(isinstance(v, int) for v in points) and points == sorted(points)
 
 
-def test_probed_windows_end_where_the_probe_says_and_cover_the_range() -> None:
-    from connectors.read.windows import ProbedWindows
+def test_a_probe_chain_hands_over_its_windows_in_order_then_ends() -> None:
+    from connectors.read.windows import ProbeChain
 
-    keys = sorted([k for k in range(0, 50_000, 7)] + [30_000] * 3_000)  # a dense stretch
     asked: list[int] = []
 
-    def probe(start: int) -> int | None:
+    def step(start: int) -> tuple[list[tuple[int, int]], int | None]:
         asked.append(start)
-        after = [k for k in keys if k >= start]
-        return after[999] if len(after) >= 1000 else None
+        end = min(start + 99, 9_999)
+        return [(start, start + 9), (start + 10, end)], (end + 1 if end < 9_999 else None)
 
-    source = ProbedWindows(0, keys[-1], probe, first=6_993)
+    chain = ProbeChain([(0, 49)], 50, step, ahead=3)
     taken = []
-    while (window := source.take()) is not None:
+    while (window := chain.take()) is not None:
         assert isinstance(window, tuple)
         taken.append(window)
-    assert taken[0] == (0, 6_993)
-    assert taken[-1][1] == keys[-1]
+    assert taken[0] == (0, 49) and taken[-1][1] == 9_999
     assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(taken))
-    assert asked == [w[0] for w in taken[1:]]  # one probe per window, the first one given
-    for lo, hi in taken[:-1]:
-        assert 1000 <= sum(1 for k in keys if lo <= k <= hi) <= 3_000 + 1000
+    assert asked == list(range(50, 10_000, 100))  # one step per probe, the first one given
 
 
-def test_run_windows_takes_windows_from_a_probed_source() -> None:
-    from connectors.read.windows import ProbedWindows
+def test_a_probe_chains_error_reaches_the_reader() -> None:
+    from connectors.read.windows import ProbeChain
+
+    def step(start: int) -> tuple[list[tuple[int, int]], int | None]:
+        raise RowCapExceeded("refused", object="things", status=400)
+
+    chain = ProbeChain([(0, 9)], 10, step, ahead=2)
+    assert chain.take() == (0, 9)
+    with pytest.raises(RowCapExceeded):
+        chain.take()
+
+
+def test_run_windows_takes_windows_from_a_probe_chain() -> None:
+    from connectors.read.windows import ProbeChain
 
     def scan(window: tuple[int, int]) -> Iterator[int]:
         return iter(range(window[0], window[1] + 1))
 
-    def probe(start: int) -> int | None:
-        return start + 49 if start + 49 < 10_000 else None
+    def step(start: int) -> tuple[list[tuple[int, int]], int | None]:
+        return [(start, start + 49)], (start + 50 if start + 50 < 10_000 else None)
 
-    source = ProbedWindows(0, 9_999, probe)
+    source = ProbeChain([], 0, step, ahead=4)
     assert list(run_windows(source, scan, concurrency=4)) == list(range(10_000))
