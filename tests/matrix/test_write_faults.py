@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.matrix.write_cells import Run, Writer
-from tests.matrix.write_checks import cell_sandbox, problems, run_cells
+from tests.matrix.write_checks import cell_sandbox, problems, run_cells, selected_cells
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -41,11 +41,7 @@ def outcomes(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[str]]:
     """The cells selected in this session, run once for all their tests."""
-    wanted = {
-        item.callspec.params["cell"]
-        for item in request.session.items
-        if getattr(item, "module", None) is request.module and hasattr(item, "callspec")
-    }
+    wanted = selected_cells(request)
     cells: dict[str, Callable[[Path], list[str]]] = {}
     for writer in WRITERS:
         for rate in RATES:

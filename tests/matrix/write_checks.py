@@ -71,6 +71,16 @@ def _seed(db: Path) -> None:
     sandbox.store.conn().close()
 
 
+def selected_cells(request: Any) -> set[str]:
+    """The names of the cells this session selected of the requesting module (``-k`` and node
+    ids narrow them), so that the module runs only those, once for all their tests."""
+    return {
+        item.callspec.params["cell"]
+        for item in request.session.items
+        if getattr(item, "module", None) is request.module and hasattr(item, "callspec")
+    }
+
+
 def run_cells(cells: dict[str, Callable[[Path], list[str]]], root: Path) -> dict[str, list[str]]:
     """Every cell at once (they mostly wait: on backoff, on processes starting), each in its own
     directory; a cell that raises reports its traceback as its problem."""
