@@ -31,6 +31,7 @@ from connectors.read.probes import (
     Group,
     Preread,
     cut_at,
+    guided_pages,
     preread_items,
     probe_offset,
     probe_query,
@@ -199,10 +200,8 @@ def _plan_rest(
     unique = key in plan.unique
     offset = probe_offset(plan.page_size, limits.max_offset_plus_limit, unique=unique)
 
-    def probe(start: int, upper: int | None) -> Query:
-        return probe_query(
-            spec.name, prefix, key, start, upper, offset=offset, limit=plan.page_size
-        )
+    def probe(start: int, upper: int | None, at: int = offset) -> Query:
+        return probe_query(spec.name, prefix, key, start, upper, offset=at, limit=plan.page_size)
 
     queries: dict[str, Query] = {}
     if end is None:
@@ -225,8 +224,16 @@ def _plan_rest(
         return None, end
     read_end = end
 
+    # Rows per key value, from the last window cut: the rows left to cut are estimated from
+    # it, and windows shrink toward the end so that the workers finish together.
+    last = {"start": low, "rows": offset + plan.page_size}
+
     def step(start: int) -> tuple[list[Cut], int | None]:
-        page = page_rows(client.get(probe(start, read_end)))
+        density = last["rows"] / max(1, start - last["start"])
+        pages = guided_pages((read_end - start + 1) * density, concurrency, plan.page_size)
+        at = probe_offset(plan.page_size, limits.max_offset_plus_limit, unique=unique, pages=pages)
+        last.update(start=start, rows=at + plan.page_size)
+        page = page_rows(client.get(probe(start, read_end, at)))
         return cut_at(start, read_end, page, key=key, unique=unique, page_size=plan.page_size)
 
     cuts, after = cut_at(

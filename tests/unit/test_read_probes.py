@@ -11,20 +11,32 @@ from typing import Any
 import pytest
 
 from connectors.read import Checkpoint
-from connectors.read.probes import Cut, Group, Preread, cut_at, preread_items, probe_offset
+from connectors.read.probes import (
+    Cut,
+    Group,
+    Preread,
+    cut_at,
+    guided_pages,
+    preread_items,
+    probe_offset,
+)
 
 PAGE = 50
 
 
-def chain(keys: list[int], low: int, end: int, *, unique: bool) -> list[Cut]:
+def chain(
+    keys: list[int], low: int, end: int, *, unique: bool, pages: list[int] | None = None
+) -> list[Cut]:
     """The cuts of a whole read, each probe page answered from ``keys`` as the API would
-    (the first one without the end, as the engine sends it before knowing the end)."""
-    offset = probe_offset(PAGE, 1000, unique=unique)
+    (the first one without the end, as the engine sends it before knowing the end); the n-th
+    probe lands after ``pages[n]`` pages (cycled), or as far as one probe reaches."""
     rows = [{"id": i, "k": k} for i, k in enumerate(sorted(keys))]
     cuts: list[Cut] = []
     start: int | None = low
     first = True
+    sizes = itertools.cycle(pages or [None])  # type: ignore[list-item]
     while start is not None:
+        offset = probe_offset(PAGE, 1000, unique=unique, pages=next(sizes))
         after = [r for r in rows if r["k"] >= start and (first or r["k"] <= end)]
         page = after[offset : offset + PAGE]
         made, start = cut_at(start, end, page, key="k", unique=unique, page_size=PAGE)
@@ -55,12 +67,13 @@ def key_sets(seed: int) -> list[int]:
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("unique", [False, True])
+@pytest.mark.parametrize("pages", [None, [19, 8, 1, 13, 30]], ids=["farthest", "guided"])
 def test_cuts_cover_the_range_once_and_prereads_hold_every_row_of_theirs(
-    seed: int, unique: bool
+    seed: int, unique: bool, pages: list[int] | None
 ) -> None:
     keys = list(range(0, 24_000, 3)) if unique else key_sets(seed)
     end = sorted(keys)[-30 * (seed + 1)]  # rows past the end are not read
-    cuts = chain(keys, 0, end, unique=unique)
+    cuts = chain(keys, 0, end, unique=unique, pages=pages)
     spans = [bounds(c) for c in cuts]
     assert spans[0][0] == 0 and spans[-1][1] == end
     assert all(lo <= hi for lo, hi in spans)
@@ -72,7 +85,7 @@ def test_cuts_cover_the_range_once_and_prereads_hold_every_row_of_theirs(
             )
         if isinstance(cut, Group):
             assert keys.count(cut.value) >= PAGE  # a page from it would hold nothing else
-    if unique:  # the probe pages are read, not thrown away: 49 rows of each 999
+    if unique and pages is None:  # the probe pages are read, not thrown away: 49 of each 999
         assert sum(len(c.rows) for c in cuts if isinstance(c, Preread)) >= len(keys) // 25
 
 
@@ -88,3 +101,23 @@ def test_a_preread_ends_with_a_checkpoint_on_its_rows_at_its_end() -> None:
     assert items[:3] == rows
     (point,) = items[3:]
     assert isinstance(point, Checkpoint) and point.value == 7 and len(point.digest) == 2
+
+
+def test_a_probe_lands_after_whole_pages_and_within_reach() -> None:
+    assert probe_offset(PAGE, 1000, unique=False) == 950
+    assert probe_offset(PAGE, 1000, unique=True) == 949
+    assert probe_offset(PAGE, 1000, unique=False, pages=8) == 400
+    assert probe_offset(PAGE, 1000, unique=True, pages=8) == 399
+    assert probe_offset(PAGE, 1000, unique=False, pages=40) == 950  # offset + limit <= 1000
+    assert probe_offset(PAGE, 1000, unique=False, pages=0) == 50
+
+
+def test_guided_windows_shrink_with_the_rows_left_and_never_below_the_floor() -> None:
+    # 8 workers: a window holds about an eighth of the rows not yet cut, in whole pages.
+    assert guided_pages(80_000, 8, PAGE) > 19  # far from the end: as far as a probe reaches
+    assert guided_pages(8 * 12 * PAGE, 8, PAGE) == 13
+    assert guided_pages(8 * 10 * PAGE, 8, PAGE) == 11
+    assert guided_pages(100, 8, PAGE) == 8  # the floor: each window costs a short page
+    assert guided_pages(100, 8, PAGE, least=4) == 4
+    sizes = [guided_pages(rows, 8, PAGE) for rows in range(60_000, 0, -500)]
+    assert sizes == sorted(sizes, reverse=True)
