@@ -14,6 +14,7 @@ along the key.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,10 @@ Window = tuple[int, int]
 # A worker hands items over in batches to keep queue traffic low.
 BATCH = 50
 _POLL_SECONDS = 0.05
+# A worker whose answer has arrived waits for the GIL while the consumer turns rows into
+# messages, up to the switch interval each time (5 ms by default): at 8 in flight and 50 ms
+# that made every request about 6 ms longer. Handing over sooner costs the consumer little.
+SWITCH_INTERVAL = 0.0005
 
 
 def split_windows(low: int, high: int, count: int) -> list[Window]:
@@ -189,6 +194,8 @@ def run_windows(
             stop.set()
 
     lookahead = 4 * concurrency
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="personyze-read")
     failed = False
     exhausted = False
@@ -237,3 +244,4 @@ def run_windows(
             close()
         # After a worker error the others may sit in a request: raise now, let them end alone.
         pool.shutdown(wait=not failed, cancel_futures=True)
+        sys.setswitchinterval(switch_interval)
