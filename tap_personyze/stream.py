@@ -16,13 +16,15 @@ them onto singer-sdk:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk.helpers._state import write_starting_replication_value
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
+from singer_sdk.singerlib.messages import RecordMessage
 
 from connectors.api.client import PersonyzeClient
 from connectors.read import start_for
@@ -71,6 +73,7 @@ class PersonyzeStream(Stream):
         self.specs = specs
         self.primary_keys = list(definition.primary_key)
         self.replication_key = definition.cursor_field
+        self._selects_every_property: bool | None = None
 
     @property
     def settings(self) -> ConnectionSettings:
@@ -100,6 +103,28 @@ class PersonyzeStream(Stream):
                     self._save_core_state(state, item.value)
                 else:
                     yield item
+
+    def _generate_record_messages(
+        self, record: dict[str, Any]
+    ) -> Generator[RecordMessage, None, None]:
+        """The SDK's RECORD messages of ``record``. When the catalog deselects no property,
+        the SDK's walk over every property of every record to pop deselected ones would pop
+        nothing (a fifth of the tap's CPU on 39-column users), and type conformance is off:
+        the record goes straight to the stream maps, as the SDK would send it."""
+        if self._selects_every_property is None:
+            self._selects_every_property = all(self.mask.values())
+        if not self._selects_every_property:
+            yield from super()._generate_record_messages(record)
+            return
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
 
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None

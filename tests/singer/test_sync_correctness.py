@@ -4,9 +4,11 @@ message the tap emitted."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import redirect_stdout
 from typing import Any
 
 import httpx
@@ -17,14 +19,17 @@ from connectors.spec import ObjectSpec
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.singer.tapruns import (
     SPECS,
+    FastRetryTap,
     TapRun,
     bookmark,
     comparable_columns,
     config_for,
     keys,
+    messages_of,
     multiset,
     reference_rows,
     run_tap,
+    selected_catalog,
     table_specs,
 )
 
@@ -313,3 +318,29 @@ def test_batch_messages_hold_the_rows(demo_sandbox: RunningSandbox, tmp_path: An
     reference = reference_rows(spec, demo_sandbox.db_path)
     assert sorted(r["user_id"] for r in rows) == sorted(r["user_id"] for r in reference)
     assert bookmark(run.final_state, "users") == max(r["data_last_modified"] for r in reference)
+
+
+def test_a_property_deselected_in_the_catalog_is_left_out_of_every_record(
+    demo_sandbox: RunningSandbox,
+) -> None:
+    config = config_for(demo_sandbox)
+    discovered = FastRetryTap(config=config, parse_env_config=False).catalog_dict
+    catalog = selected_catalog(discovered, {"users"})
+    (users,) = [e for e in catalog["streams"] if e["tap_stream_id"] == "users"]
+    (email,) = [m for m in users["metadata"] if m["breadcrumb"] == ["properties", "email"]]
+    email["metadata"]["selected"] = False
+    tap = FastRetryTap(config=config, catalog=catalog, parse_env_config=False)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        tap.sync_all()
+    records = messages_of(out.getvalue()).records("users")
+    spec = SPECS.object("users")
+    reference = reference_rows(spec, demo_sandbox.db_path)
+    assert len(records) == len(reference) > 0
+    assert not any("email" in r for r in records)
+    # every other column as stored (and the same rows as a sync with every property selected)
+    columns = [c for c in comparable_columns(spec, demo_sandbox.db_path) if c != "email"]
+    assert multiset(records, columns) == multiset(reference, columns)
+    full = run_tap(config, streams={"users"}).records("users")
+    assert all("email" in r for r in full)
+    assert multiset(full, [*columns, "email"]) == multiset(reference, [*columns, "email"])
