@@ -4,10 +4,8 @@ Two costs of ``import airbyte_cdk.<anything>`` have nothing to do with a Python 
 
 - ``airbyte_cdk/__init__`` imports the whole CDK on the way to any of its modules: the
   declarative (low-code) framework, destinations, file-based sources (about half the import).
-  ``defer_package_init`` registers the package without running that file; every module of the
-  CDK still imports as usual, from the same directory. The first time anything asks the package
-  itself for a name (``from airbyte_cdk import X``, ``airbyte_cdk.__version__``), the real
-  ``__init__`` runs then, so nothing that relies on it can miss it.
+  It runs only when a name of the package itself is asked for
+  (``connectors.loading.defer_package_init``).
 - ``airbyte_cdk.models`` builds its serpyco-rs serializers at import, and serpyco-rs looks up
   every model's attribute docstrings for the JSON Schema it derives: ``inspect.getsource`` on
   each of about 60 classes, each call parsing the whole models module with ``ast`` again.
@@ -21,48 +19,18 @@ and fall back to the plain import if the libraries' layout ever differs.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
+
+from connectors.loading import defer_package_init
 
 PACKAGE = "airbyte_cdk"
 # serpyco-rs modules that look up attribute docstrings (get_attributes_doc) when they describe
 # a dataclass or derive its JSON Schema.
 _DOC_LOOKUPS = ("serpyco_rs._describe", "serpyco_rs._json_schema._convert")
-
-
-def defer_package_init() -> None:
-    """Register ``airbyte_cdk`` without running its ``__init__`` until a name of it is used."""
-    if PACKAGE in sys.modules:
-        return
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or spec.loader is None or not spec.submodule_search_locations:
-        return
-    package = importlib.util.module_from_spec(spec)
-    lock = threading.RLock()
-    running: list[bool] = []
-
-    def __getattr__(name: str) -> Any:  # PEP 562: called for names the package lacks
-        submodule = sys.modules.get(f"{PACKAGE}.{name}")
-        if submodule is not None:  # `import airbyte_cdk.a.b as c` while `a` is importing
-            return submodule
-        with lock:
-            if not running:
-                running.append(True)
-                del package.__dict__["__getattr__"]
-                assert spec.loader is not None
-                spec.loader.exec_module(package)
-        try:
-            return package.__dict__[name]
-        except KeyError:
-            raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}") from None
-
-    package.__getattr__ = __getattr__  # type: ignore[method-assign]
-    sys.modules[PACKAGE] = package
 
 
 @contextmanager
@@ -99,5 +67,5 @@ def protocol_models() -> None:
 
 def load_cdk_for_verbs() -> None:
     """What ``source-personyze check|discover|read`` call before importing the CDK."""
-    defer_package_init()
+    defer_package_init(PACKAGE)
     protocol_models()

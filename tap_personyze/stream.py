@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream
 from singer_sdk.helpers._state import write_starting_replication_value
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from singer_sdk.singerlib.messages import RecordMessage
+from singer_sdk.streams.core import Stream
 
 from connectors.api.client import PersonyzeClient
 from connectors.read import start_for
@@ -34,8 +34,8 @@ from connectors.settings import ConnectionSettings
 from connectors.spec import Specs
 
 if TYPE_CHECKING:
-    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+    from singer_sdk.tap_base import Tap
 
 BOOKMARK_KEY = "replication_key"
 BOOKMARK_VALUE = "replication_key_value"

@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any, ClassVar
 
-from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.streams.core import Stream
+from singer_sdk.tap_base import Tap
 
 from connectors.api.client import PersonyzeClient
 from connectors.api.errors import PersonyzeError

@@ -1,0 +1,64 @@
+"""Import a framework's modules without running its package ``__init__`` first.
+
+Both frameworks' package ``__init__`` files import far more than one connector uses on the way
+to any module of theirs: ``airbyte_cdk/__init__`` the declarative framework, destinations and
+file-based sources; ``singer_sdk/__init__`` targets, inline mappers and sinks (joblib and NumPy
+among them), and ``singer_sdk/streams/__init__`` the REST and GraphQL streams. A connector's
+start-up paid for all of it (about half its import time).
+
+``defer_package_init`` registers a package without running its ``__init__``: its modules still
+import as usual, from the same directory, and ``from package import submodule`` imports just
+that submodule. The first time anything asks the package for a name that is not a submodule
+(``from singer_sdk import Tap``, ``airbyte_cdk.__version__``), the real ``__init__`` runs then,
+so nothing that relies on it can miss it. A no-op when the package is already imported (tests,
+or another connector in the process), or when it is not a package found on the path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+from typing import Any
+
+
+def defer_package_init(package_name: str) -> None:
+    """Register ``package_name`` without running its ``__init__`` until a name of it is used."""
+    if package_name in sys.modules:
+        return
+    spec = importlib.util.find_spec(package_name)
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        return
+    package = importlib.util.module_from_spec(spec)
+    lock = threading.RLock()
+    running: list[bool] = []
+
+    def __getattr__(name: str) -> Any:  # PEP 562: called for names the package lacks
+        full_name = f"{package_name}.{name}"
+        submodule = sys.modules.get(full_name)
+        if submodule is not None:  # `import package.a.b as c` while `a` is importing
+            return submodule
+        if not running and not name.startswith("__"):
+            try:
+                found = importlib.util.find_spec(full_name)
+            except (ImportError, ValueError):
+                found = None
+            if found is not None:  # `from package import submodule`: that module only
+                return importlib.import_module(full_name)
+        with lock:
+            if not running:
+                running.append(True)
+                del package.__dict__["__getattr__"]
+                assert spec.loader is not None
+                spec.loader.exec_module(package)
+        try:
+            return package.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module {package_name!r} has no attribute {name!r}") from None
+
+    package.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules[package_name] = package
+    parent, _, child = package_name.rpartition(".")
+    if parent and parent in sys.modules:
+        setattr(sys.modules[parent], child, package)

@@ -1,0 +1,75 @@
+"""connectors.loading: a package registered without its ``__init__`` imports its submodules
+alone and runs the real ``__init__`` once, the first time one of its own names is asked for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from connectors.loading import defer_package_init
+defer_package_init("pkg")
+defer_package_init("pkg.sub")
+import pkg.sub.leaf as leaf                  # a module two levels down
+from pkg import plain                        # a submodule by from-import
+assert leaf.VALUE == 1 and plain.VALUE == 2
+assert "pkg.heavy" not in sys.modules and "pkg.sub.heavy" not in sys.modules
+assert "INIT_RAN" not in sys.modules["pkg"].__dict__
+from pkg import NAME, COUNT
+assert NAME == "from init" and COUNT == [1]
+import pkg
+assert pkg.plain is plain and pkg.heavy.VALUE == 3
+try:
+    pkg.missing
+except AttributeError as exc:
+    assert "missing" in str(exc)
+else:
+    raise AssertionError("pkg.missing should not exist")
+from pkg.sub import THING                    # the sub-package's own name runs its init
+assert THING == "sub init" and "pkg.sub.heavy" in sys.modules
+print("ok")
+"""
+
+
+def make_package(root: Path) -> None:
+    (root / "pkg" / "sub").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text(
+        "COUNT = globals().setdefault('COUNT', [])\nCOUNT.append(1)\n"
+        "from pkg import heavy\nNAME = 'from init'\nINIT_RAN = True\n"
+    )
+    (root / "pkg" / "heavy.py").write_text("VALUE = 3\n")
+    (root / "pkg" / "plain.py").write_text("VALUE = 2\n")
+    (root / "pkg" / "sub" / "__init__.py").write_text(
+        "from pkg.sub import heavy\nTHING = 'sub init'\n"
+    )
+    (root / "pkg" / "sub" / "heavy.py").write_text("VALUE = 4\n")
+    (root / "pkg" / "sub" / "leaf.py").write_text("VALUE = 1\n")
+
+
+def test_submodules_import_alone_and_a_name_runs_the_init_once(tmp_path: Path) -> None:
+    make_package(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_an_imported_package_is_left_as_it_is(tmp_path: Path) -> None:
+    make_package(tmp_path)
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import pkg\n"
+        "from connectors.loading import defer_package_init\n"
+        "defer_package_init('pkg')\n"
+        "assert sys.modules['pkg'] is pkg and pkg.COUNT == [1]\n"
+        "defer_package_init('not_a_package_anywhere')\n"
+        "assert 'not_a_package_anywhere' not in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
