@@ -26,10 +26,10 @@ def run() -> None:
     from source_personyze.cdk_loading import load_cdk_for_verbs
 
     load_cdk_for_verbs()
-    from airbyte_cdk.entrypoint import launch
     from airbyte_cdk.models import FailureType  # type: ignore[attr-defined]
     from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+    from source_personyze.entrypoint import launch
     from source_personyze.messages import user_error_lines
     from source_personyze.source import SourcePersonyze
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import AirbyteMessageSerializer
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_personyze import SourcePersonyze
+from source_personyze.entrypoint import Entrypoint
 
 Message = dict[str, Any]
 
@@ -81,7 +81,7 @@ def run(
                 path = Path(tmp) / f"{flag[2:]}.json"
                 path.write_text(json.dumps(list(value) if flag == "--state" else value))
                 args += [flag, str(path)]
-        entrypoint = AirbyteEntrypoint(SourcePersonyze())
+        entrypoint = Entrypoint(SourcePersonyze())
         messages: list[Message] = []
         raised = False
         try:

@@ -69,6 +69,22 @@ def test_every_incremental_stream_checkpoints_during_the_read(first_run: protoco
         assert first_run.statuses(stream) == ["STARTED", "RUNNING", "COMPLETE"]
 
 
+def test_each_state_counts_the_records_of_its_stream_since_the_one_before(
+    first_run: protocol.Output,
+) -> None:
+    """``sourceStats.recordCount``, which the platform checks against what it received."""
+    since: Counter[str] = Counter()
+    checked = 0
+    for message in first_run.messages:
+        if message["type"] == "RECORD":
+            since[message["record"]["stream"]] += 1
+        elif message["type"] == "STATE":
+            stream = message["state"]["stream"]["stream_descriptor"]["name"]
+            assert message["state"]["sourceStats"]["recordCount"] == since.pop(stream, 0)
+            checked += 1
+    assert checked > 10 and not +since  # every record is counted by a later state
+
+
 def test_second_read_emits_nothing_when_nothing_changed(
     demo_config: dict[str, Any], demo_catalog: dict[str, Any], first_run: protocol.Output
 ) -> None:
