@@ -72,7 +72,7 @@ INCREMENTAL = (
 
 @dataclass
 class Run:
-    runner: str  # source, tap, httpx
+    runner: str  # source, tap, httpx, engine
     stream: str
     latency_ms: int
     concurrency: int
@@ -121,7 +121,7 @@ def rows_of(runner: str, out: Path) -> Iterator[dict[str, Any]]:
     with out.open("rb") as fh:
         for line in fh:
             message = orjson.loads(line)
-            if runner == "httpx":
+            if runner in ("httpx", "engine"):
                 yield message
             elif message.get("type") == "RECORD":
                 yield message["record"]["data"] if runner == "source" else message["record"]
@@ -203,6 +203,9 @@ def command(bench: Bench, runner: str, stream: str, latency: int, concurrency: i
         catalog = str(tap_catalog(bench, stream))
         return [str(BIN / "tap-personyze"), "--config", config, "--catalog", catalog]
     sb = bench.sandboxes[latency]
+    if runner == "engine":
+        engine = str(ROOT / "benchmarks" / "engine_loop.py")
+        return [sys.executable, engine, sb.base_url, stream, "{out}", str(concurrency)]
     plain = str(ROOT / "benchmarks" / "plain_loop.py")
     return [sys.executable, plain, sb.base_url, stream, "{out}"]
 
@@ -216,12 +219,13 @@ def one_run(bench: Bench, run: Run) -> Run:
     ]
     env = child_env() | {"PERSONYZE_API_KEY": sb.api_key}
     before, cpu_before = requests_in(log), process_cpu(sb.pid)
-    figures = measure(cmd, out if run.runner != "httpx" else out.with_suffix(".count"), env)
+    own_file = run.runner in ("httpx", "engine")  # they write their rows themselves
+    figures = measure(cmd, out.with_suffix(".count") if own_file else out, env)
     run.sandbox_cpu_s = process_cpu(sb.pid) - cpu_before
     run.requests = requests_in(log) - before
     for name, value in figures.items():
         setattr(run, name, value)
-    if run.runner == "httpx":  # it writes its rows itself; its stdout is only the count
+    if own_file:  # its stdout is only the count
         run.first_output_s = 0.0
     exactness(bench, run, out)
     return run
@@ -330,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             for latency, concurrency, runners in (
                 (0, 8, ("httpx", "source", "tap")),
                 (0, 1, ("source", "tap")),
-                (50, 8, ("source", "tap")),
+                (50, 8, ("source", "tap", "engine")),
             )
             for runner in runners
         ]

@@ -122,6 +122,14 @@ def render(results: dict[str, Any]) -> str:
                 f"{f['read_rows_per_s']:,.0f} | {f['read_rows_per_s'] / ceiling:.2f} | "
                 f"{'yes' if f['exact'] else 'NO'} |"
             )
+        alone = m.get(("engine", stream, 50, 8))
+        if alone is not None:
+            out.append(
+                f"| {stream} | | | | | core engine alone, no framework | "
+                f"{alone['requests']:,.0f} | {alone['rows_per_s']:,.0f} | "
+                f"{alone['rows_per_s'] / ceiling:.2f} | | | "
+                f"{'yes' if alone['exact'] else 'NO'} |"
+            )
         slow = m.get(("httpx", stream, 50, 1))
         if slow is not None:
             out.append(
