@@ -16,9 +16,9 @@ from personyze_sandbox.process import RunningSandbox
 from tests.readback import (
     make_client,
 )
+from tests.write_cases import LIST_MODES, PRODUCT_MODES, T0, USER_MODES
 
 Records = dict[str, list[dict[str, Any]]]
-T0 = 1_700_000_000
 
 
 def write(
@@ -40,24 +40,9 @@ def write(
 
 
 CONFIG: dict[str, Any] = {
-    "crm_update": {"object": "users", "mode": "update"},
-    "crm_insert": {"object": "users", "mode": "insert"},
-    "crm_delete": {"object": "users", "mode": "delete", "match_key": "user_id"},
-    "price_update": {"object": "products", "mode": "update"},
-    "discontinued": {"object": "products", "mode": "delete"},
-    "lists": {"object": "user_lists"},
-    "vip_add": {"object": "user_list_users", "list_id": 1},
-    "vip_remove": {
-        "object": "user_list_users",
-        "mode": "delete",
-        "list_id": 1,
-        "match_key": "user_id",
-    },
-    "newsletter": {
-        "object": "user_list_users",
-        "mode": "mirror",
-        "list_name": "Newsletter opt-ins",
-    },
+    **USER_MODES,
+    **PRODUCT_MODES,
+    **LIST_MODES,
     "events": {"object": "products_interactions"},
     "reads": {"object": "articles_interactions"},
 }
