@@ -1,11 +1,17 @@
-"""What the write tests share: one engine run over real HTTP, and the input that writes every
-object and mode (the modes test and the dry-run test use the same input)."""
+"""What the write tests share: one engine run over real HTTP, one through a transport that loses
+answers, and the input that writes every object and mode (the modes test and the dry-run test
+use the same input)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from connectors.api.client import PersonyzeClient
+from connectors.settings import ConnectionSettings
 from connectors.write import (
     RunSummary,
     WriteEngine,
@@ -24,7 +30,6 @@ Records = dict[str, list[dict[str, Any]]]
 def write(
     sb: RunningSandbox, config: dict[str, Any], records: Records, tmp: Path, **options: Any
 ) -> RunSummary:
-    targets = parse_targets(config, records)
     opts = {
         "rejects_path": tmp / "rejects.jsonl",
         "ledger_path": tmp / "ledger.db",
@@ -32,11 +37,65 @@ def write(
         **options,
     }
     with make_client(sb) as client:
-        engine = WriteEngine(client, targets, WriteOptions(**opts))
-        for stream, rows in records.items():
-            for row in rows:
-                engine.add(stream, row)
-        return engine.finish()
+        return run_engine(client, config, records, WriteOptions(**opts))
+
+
+class LosingTransport(httpx.BaseTransport):
+    """Real HTTP to the sandbox; the answers that ``loses`` picks are lost, after the sandbox
+    applied the request or before it was sent."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lock = threading.Lock()
+
+    def loses(self, request: httpx.Request) -> tuple[bool, bool]:
+        """Whether the answer to ``request`` is lost, and whether the sandbox applies the
+        request first; called under ``lock``."""
+        raise NotImplementedError
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            lose, applied = self.loses(request)
+        if lose:
+            if applied:
+                response = self.inner.handle_request(request)
+                response.read()
+                response.close()
+            raise httpx.ReadError("connection reset before the answer", request=request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def write_losing_answers(
+    sb: RunningSandbox,
+    config: dict[str, Any] | None,
+    records: Records,
+    transport: LosingTransport,
+    tmp: Path,
+    **options: Any,
+) -> RunSummary:
+    """``records`` written through ``transport``: two retries, without sleeping."""
+    settings = ConnectionSettings.from_config(
+        {"api_key": sb.api_key, "base_url": sb.base_url, "max_retries": 2}
+    )
+    with PersonyzeClient(settings, transport=transport, sleep=lambda s: None) as client:
+        opts = WriteOptions(rejects_path=tmp / "rejects.jsonl", **options)
+        return run_engine(client, config, records, opts)
+
+
+def run_engine(
+    client: PersonyzeClient,
+    config: dict[str, Any] | None,
+    records: Records,
+    options: WriteOptions,
+) -> RunSummary:
+    engine = WriteEngine(client, parse_targets(config, records), options)
+    for stream, rows in records.items():
+        for row in rows:
+            engine.add(stream, row)
+    return engine.finish()
 
 
 CONFIG: dict[str, Any] = {
