@@ -7,7 +7,6 @@ stream."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from personyze_sandbox.process import RunningSandbox, running_sandbox
+from tests.recommendations import PRODUCT_ACTIONS, delivered
 from tests.sandbox_snapshot import snapshot
 from tests.singer.tapruns import config_for, messages_of, tap_cli
 
@@ -25,7 +25,6 @@ USERS = [5, 42, 137]
 OPT_IN = "record_recommendation_page_views"
 # the demo data with fewer users and interactions: what is tested does not depend on size
 SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
-PRODUCT_ACTIONS = {1, 2}  # the demo's recommendation actions that show (and log) products
 
 
 @pytest.fixture(scope="module")
@@ -85,18 +84,6 @@ def test_the_writing_stream_is_offered_only_on_opt_in_and_never_selected_by_defa
     entries = {e["stream"]: e for e in opted["streams"]}
     assert root_metadata(entries["recommendations"])["selected-by-default"] is False
     assert not root_metadata(entries["recommendations"]).get("selected")
-
-
-def delivered(sb: RunningSandbox) -> Counter[int]:
-    conn = sqlite3.connect(f"file:{sb.db_path}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(
-            "SELECT user_id, COUNT(*) FROM products_interactions WHERE status = 'delivered' "
-            "GROUP BY user_id"
-        ).fetchall()
-    finally:
-        conn.close()
-    return Counter(dict(rows))
 
 
 def test_the_opted_in_stream_is_read_last(tmp_path: Path) -> None:
