@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +25,7 @@ import source_personyze.stream as source_stream
 from connectors.api.client import PersonyzeClient
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.airbyte import protocol
-from tests.recommendations import PRODUCT_ACTIONS, delivered
+from tests.recommendations import delivered, products_shown
 from tests.singer.tapruns import (
     SPECS,
     comparable_columns,
@@ -124,5 +123,5 @@ def test_the_tracker_stream_survives_faults_and_records_each_view_once(
     assert not output.errors(), output.errors()
     records = output.records("recommendations")
     assert {r["user_id"] for r in records} == set(USERS)
-    shown = Counter(r["user_id"] for r in records if r["action_id"] in PRODUCT_ACTIONS)
+    shown = products_shown(records)
     assert delivered(faulty) - before == shown  # one page view per user, none resent twice
