@@ -4,8 +4,6 @@ traceback (the CDK's own reader answers "Something went wrong in the connector")
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from airbyte_cdk.models import (  # type: ignore[attr-defined]
@@ -16,6 +14,8 @@ from airbyte_cdk.models import (  # type: ignore[attr-defined]
     FailureType,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connectors.settings.files import JsonFileError, json_kind, read_json_file
 
 CONFIG_FIX = 'give a JSON object of settings, e.g. {"api_key": "...", "start_date": "2024-01-01"}'
 CATALOG_FIX = "give the configured catalog built from this source's discover output"
@@ -34,25 +34,16 @@ def input_error(message: str) -> AirbyteTracedException:
 
 def read_json(path: str, what: str, fix: str) -> Any:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise input_error(f"{what} file {path} does not exist; {fix}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise input_error(f"{what} file {path} cannot be read ({reason}); {fix}") from None
-    if not text.strip():
-        raise input_error(f"{what} file {path} is empty; {fix}")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise input_error(f"{what} file {path} is not valid JSON ({exc}); {fix}") from None
+        return read_json_file(path, what, fix)
+    except JsonFileError as exc:
+        raise input_error(str(exc)) from None
 
 
 def read_config(path: str) -> dict[str, Any]:
     config = read_json(path, "config", CONFIG_FIX)
     if not isinstance(config, dict):
         raise input_error(
-            f"config file {path} holds a JSON {_kind(config)}, not an object; {CONFIG_FIX}"
+            f"config file {path} holds a JSON {json_kind(config)}, not an object; {CONFIG_FIX}"
         )
     return config
 
@@ -75,7 +66,9 @@ def read_state(path: str | None) -> list[AirbyteStateMessage]:
     if raw == []:
         return []
     if not isinstance(raw, list):
-        raise input_error(f"state file {path} holds a JSON {_kind(raw)}, not an array; {STATE_FIX}")
+        raise input_error(
+            f"state file {path} holds a JSON {json_kind(raw)}, not an array; {STATE_FIX}"
+        )
     messages: list[AirbyteStateMessage] = []
     for number, item in enumerate(raw, start=1):
         try:
@@ -96,16 +89,6 @@ def read_state(path: str | None) -> list[AirbyteStateMessage]:
             )
         messages.append(message)
     return messages
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return {dict: "object", list: "array", str: "string", type(None): "null"}.get(
-        type(value), "value"
-    )
 
 
 def _problems(exc: Exception) -> str:

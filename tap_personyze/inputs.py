@@ -4,11 +4,11 @@ ending in ``Expecting value…`` or ``expected str, bytes or os.PathLike object,
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import IO, Any
 
 from singer_sdk.singerlib import Catalog
+
+from connectors.settings.files import JsonFileError, file_name, json_kind, read_json_file
 
 STATE_FIX = (
     'give the last STATE message\'s value, e.g. {"bookmarks": {"users": {"replication_key": '
@@ -37,18 +37,10 @@ def read_config_files(paths: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
     for path in paths:
         if path == "ENV":
             continue
-        try:
-            with Path(path).open(encoding="utf-8") as handle:
-                value = _json(handle, "config", CONFIG_FIX)
-        except FileNotFoundError:
-            raise InputFileError(f"config file {path} does not exist; {CONFIG_FIX}") from None
-        except OSError as exc:
-            raise InputFileError(
-                f"config file {path} cannot be read ({exc.strerror}); {CONFIG_FIX}"
-            ) from None
+        value = _json(path, "config", CONFIG_FIX)
         if not isinstance(value, dict):
             raise InputFileError(
-                f"config file {path} holds a JSON {_kind(value)}, not an object; {CONFIG_FIX}"
+                f"config file {path} holds a JSON {json_kind(value)}, not an object; {CONFIG_FIX}"
             )
         config |= value
     return config, "ENV" in paths
@@ -57,22 +49,22 @@ def read_config_files(paths: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
 def read_state_file(handle: IO[str] | None) -> dict[str, Any] | None:
     if handle is None:
         return None
-    name = _name(handle)
+    name = file_name(handle)
     state = _json(handle, "state", STATE_FIX)
     if not isinstance(state, dict):
         raise InputFileError(
-            f"state file {name} holds a JSON {_kind(state)}, not an object; {STATE_FIX}"
+            f"state file {name} holds a JSON {json_kind(state)}, not an object; {STATE_FIX}"
         )
     bookmarks = state.get("bookmarks", {})
     if not isinstance(bookmarks, dict):
         raise InputFileError(
-            f"state file {name}: bookmarks holds a JSON {_kind(bookmarks)}, not an object of "
+            f"state file {name}: bookmarks holds a JSON {json_kind(bookmarks)}, not an object of "
             f"streams; {STATE_FIX}"
         )
     for stream, value in bookmarks.items():
         if not isinstance(value, dict):
             raise InputFileError(
-                f"state file {name}: the bookmark of stream {stream} is a JSON {_kind(value)}, "
+                f"state file {name}: the bookmark of stream {stream} is a JSON {json_kind(value)}, "
                 f"not an object; {STATE_FIX}"
             )
     return state
@@ -81,7 +73,7 @@ def read_state_file(handle: IO[str] | None) -> dict[str, Any] | None:
 def read_catalog_file(handle: IO[str] | None) -> dict[str, Any] | None:
     if handle is None:
         return None
-    name = _name(handle)
+    name = file_name(handle)
     catalog = _json(handle, "catalog", CATALOG_FIX)
     if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
         raise InputFileError(
@@ -110,28 +102,8 @@ def read_catalog_file(handle: IO[str] | None) -> dict[str, Any] | None:
     return catalog
 
 
-def _json(handle: IO[str], what: str, fix: str) -> Any:
-    name = _name(handle)
+def _json(file: str | IO[str], what: str, fix: str) -> Any:
     try:
-        text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise InputFileError(f"{what} file {name} cannot be read ({reason}); {fix}") from None
-    if not text.strip():
-        raise InputFileError(f"{what} file {name} is empty; {fix}")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InputFileError(f"{what} file {name} is not valid JSON ({exc}); {fix}") from None
-
-
-def _name(handle: IO[str]) -> str:
-    return str(getattr(handle, "name", "<stdin>"))
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return {list: "array", str: "string", type(None): "null"}.get(type(value), "value")
+        return read_json_file(file, what, fix)
+    except JsonFileError as exc:
+        raise InputFileError(str(exc)) from None

@@ -106,3 +106,13 @@ def article_interactions(sb: RunningSandbox) -> Counter[tuple[Any, ...]]:
 def table_counts(sb: RunningSandbox) -> dict[str, int]:
     with sqlite3.connect(sb.db_path) as conn:
         return {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+
+
+def first_member(sb: RunningSandbox, list_id: int) -> int:
+    """The lowest user id in the user list ``list_id``, from the sandbox's SQLite file."""
+    with sqlite3.connect(sb.db_path) as conn:
+        row = conn.execute(
+            "SELECT user_id FROM user_list_users WHERE user_list_id = ? ORDER BY user_id LIMIT 1",
+            (list_id,),
+        ).fetchone()
+    return int(row[0])

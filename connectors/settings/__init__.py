@@ -1,9 +1,10 @@
 """Connection settings: the settings of ``specs/connection.json`` validated into
 ``ConnectionSettings`` (messages name the setting and never show the key), and their JSON
-Schema for the frameworks' UIs (``connectors.settings.schema``).
+Schema for the frameworks' UIs (``connectors.settings.schema``); the JSON files a run is given
+(settings, catalog, state) read with errors that say what to do (``connectors.settings.files``).
 
 Owns: parsing and checking config values (start_date, base_url and the https rule, tracker
-user ids). May import: ``connectors.spec`` only.
+user ids), reading the input files as JSON. May import: ``connectors.spec`` only.
 """
 
 from connectors.settings.connection import ConnectionSettings, setting_values

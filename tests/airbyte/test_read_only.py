@@ -16,17 +16,10 @@ import pytest
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.airbyte import protocol
 from tests.airbyte.conftest import sandbox_config
+from tests.recommendations import OPT_IN, SMALL, USERS, products_shown
 from tests.sandbox_snapshot import snapshot
 
 pytestmark = pytest.mark.integration
-
-USERS = [5, 42, 137]
-OPT_IN = "record_recommendation_page_views"
-# the demo data with fewer users and interactions: what is tested does not depend on size
-SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
-# The demo's recommendation actions that show products; each product shown is logged as a
-# `delivered` interaction (the third action recommends articles, which are not logged).
-PRODUCT_ACTIONS = {1, 2}
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +98,7 @@ def test_the_opted_in_stream_is_read_last_and_records_what_the_docs_say() -> Non
         order = record_order(first)
         assert order[-1] == "recommendations" and len(order) >= 20
         after = account_effects(sb)
-        shown = Counter(
-            r["user_id"]
-            for r in first.records("recommendations")
-            if r["action_id"] in PRODUCT_ACTIONS
-        )
+        shown = products_shown(first.records("recommendations"))
         # per user and sync: one `delivered` row per product shown (at most 5 + 5 here) ...
         assert after["delivered"] - before["delivered"] == shown
         assert set(shown) == set(USERS) and max(shown.values()) <= 10
@@ -122,11 +111,7 @@ def test_the_opted_in_stream_is_read_last_and_records_what_the_docs_say() -> Non
         second = protocol.run("read", config, catalog=catalog, state=protocol.final_states(first))
         assert not second.errors(), second.errors()
         again = account_effects(sb)
-        shown_again = Counter(
-            r["user_id"]
-            for r in second.records("recommendations")
-            if r["action_id"] in PRODUCT_ACTIONS
-        )
+        shown_again = products_shown(second.records("recommendations"))
         assert again["delivered"] - after["delivered"] == shown_again
         # the kept sessions continue: no new session, no profile change
         assert again["sessions"] == after["sessions"]

@@ -14,13 +14,9 @@ from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.airbyte import protocol
 from tests.airbyte.rows import projected, sqlite_rows
 from tests.failing_proxy import TRACKER_REFUSAL, failing_proxy
+from tests.recommendations import SMALL, opted_in_config
 
 pytestmark = pytest.mark.integration
-
-USERS = [5, 42, 137]
-OPT_IN = "record_recommendation_page_views"
-# the demo data with fewer users and interactions: what is tested does not depend on size
-SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +46,7 @@ def assert_only_failed(output: protocol.Output, catalog: dict[str, Any], failed:
 
 def test_a_refused_writing_stream_fails_alone(sandbox: RunningSandbox) -> None:
     with failing_proxy(sandbox.base_url, {"tracker-v1": (500, TRACKER_REFUSAL)}) as proxy:
-        config = {
-            "api_key": sandbox.api_key,
-            "base_url": proxy,
-            "recommendation_user_ids": USERS,
-            OPT_IN: True,
-        }
+        config = opted_in_config(sandbox, proxy)
         discovered = protocol.run("discover", config).catalog()
         discovered["streams"].sort(key=lambda s: s["name"] != "recommendations")
         catalog = protocol.configured_catalog(discovered)

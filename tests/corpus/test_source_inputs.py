@@ -1,9 +1,10 @@
 """Bad input to source-personyze, table-driven: configs, states and catalogs that a user can get
-wrong. Each case asserts the error TRACE (its message names the file or setting or stream, what
-is wrong and what to do; a config error, so the platform does not retry it), that no traceback
-and no key is shown, and, for a problem of one stream, that the other stream of the catalog
-still synced. Runs go through the entry point in-process, as ``source-personyze`` does (its
-start-up takes seconds on a loaded machine); a few cases also run the installed executable."""
+wrong (the cases of ``input_cases.py``, which the tap gets too, and the source's own). Each case
+asserts the error TRACE (its message names the file or setting or stream, what is wrong and what to
+do; a config error, so the platform does not retry it), that no traceback and no key is shown, and,
+for a problem of one stream, that the other stream of the catalog still synced. Runs go through the
+entry point in-process, as ``source-personyze`` does (its start-up takes seconds on a loaded
+machine); a few cases also run the installed executable."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +25,21 @@ from source_personyze import SourcePersonyze
 from source_personyze.messages import user_error_lines
 from tests.airbyte import protocol
 from tests.airbyte.conftest import sandbox_config
+from tests.corpus.input_cases import (
+    MISSING,
+    MS,
+    SHARED,
+    Bookmark,
+    Case,
+    Config,
+    Raw,
+    Selecting,
+)
 
 pytestmark = pytest.mark.integration
 
 SOURCE = str(Path(sys.executable).with_name("source-personyze"))
 STREAMS = ["users", "actions"]  # the good catalog: one stream to break, one to sync
-MS = 1_704_067_200_000  # 2024-01-01 in milliseconds
-Config = dict[str, Any]
-
-
-class Raw(str):
-    """File content written as is (not JSON-encoded)."""
-
-
-MISSING = Raw("\0missing")
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    expected: str
-    config: Callable[[Config], Any] = lambda c: c
-    state: Any = None
-    catalog: Callable[[dict[str, Any]], Any] | None = None
-    per_stream: bool = False  # a problem of one stream: the other stream still syncs
 
 
 def stream_state(stream: str, value: Any, kind: str = "STREAM") -> dict[str, Any]:
@@ -75,28 +66,15 @@ def add_stream(name: str, **changes: Any) -> Callable[[dict[str, Any]], dict[str
     return change
 
 
-CASES = [
+OWN = [  # the cases of the source alone (SHARED: of the source and the tap)
     # --config
-    Case("config-missing", "config file", config=lambda c: MISSING),
     Case("config-not-json", "is not valid JSON (Expecting value", config=lambda c: Raw("key=1")),
     Case("config-empty", "is empty; give a JSON object of settings", config=lambda c: Raw("")),
-    Case("config-array", "holds a JSON array, not an object", config=lambda c: [c]),
     Case("config-no-key", "api_key: is required", config=lambda c: {**c, "api_key": ""}),
-    Case("config-short-key", "api_key: the given value is not a valid api key",
-         config=lambda c: {**c, "api_key": "abc"}),
-    Case("config-misspelled", "strat_date: is not a setting (did you mean start_date?)",
-         config=lambda c: {**c, "strat_date": "2024-01-01"}),
-    Case("config-write-setting-misspelled",
-         "ledgr_path: is not a setting (did you mean ledger_path, a setting of the writers",
-         config=lambda c: {**c, "ledgr_path": "x.sqlite"}),
     Case("config-write-setting", "rejects_path: is a setting of the writers",
          config=lambda c: {**c, "rejects_path": "r.jsonl"}),
     Case("config-start-date-ms", "start_date: 1704067200000 is too large for unix seconds",
          config=lambda c: {**c, "start_date": str(MS)}),
-    Case("config-start-date-words", "start_date: 'yesterday' is not a valid start date",
-         config=lambda c: {**c, "start_date": "yesterday"}),
-    Case("config-plain-http", "uses plain http; Personyze requires https",
-         config=lambda c: {**c, "base_url": "http://app.personyze.com/rest"}),
     Case("config-credentials-in-url", "base_url: must not contain credentials",
          config=lambda c: {**c, "base_url": "https://api:KEY@app.personyze.com/rest"}),
     Case("config-concurrency", "max_concurrency: 0 is out of range; use a value from 1 to 32",
@@ -105,10 +83,7 @@ CASES = [
          config=lambda c: {**c, "request_timeout": "soon"}),
     Case("config-user-ids", "recommendation_user_ids: 4294967296 is not a tracker user id",
          config=lambda c: {**c, "recommendation_user_ids": [4294967296]}),
-    Case("config-opt-in-not-bool", "record_recommendation_page_views: 'maybe' is not true or",
-         config=lambda c: {**c, "record_recommendation_page_views": "maybe"}),
     # --catalog
-    Case("catalog-missing", "catalog file", catalog=lambda c: MISSING),
     Case("catalog-not-json", "is not valid JSON", catalog=lambda c: Raw("{streams")),
     Case("catalog-no-streams", "is not a configured Airbyte catalog (\"streams\" is a required",
          catalog=lambda c: {"stream": c["streams"]}),
@@ -118,11 +93,7 @@ CASES = [
          "catalog: stream 'user_list' is not a Personyze stream (did you mean 'user_lists'?). "
          "Fix the catalog or discover it again; the streams are: actions, articles,",
          catalog=add_stream("user_list")),
-    Case("catalog-writing-stream-without-opt-in",
-         "stream 'recommendations' writes to your account: every read of it records a page "
-         "view per configured user", catalog=add_stream("recommendations")),
     # --state
-    Case("state-missing", "state file", state=MISSING),
     Case("state-not-json", "is not valid JSON", state=Raw("[{")),
     Case("state-legacy-object", "holds a JSON object, not an array",
          state={"users": {"data_last_modified": 1}}),
@@ -130,14 +101,9 @@ CASES = [
     Case("state-empty-message", "message 1 holds no stream state", state=[{"type": "STREAM"}]),
     Case("state-global-shared", "message 1 is a GLOBAL state with a shared_state",
          state=[{"type": "GLOBAL", "global": {"shared_state": {"a": 1}, "stream_states": []}}]),
-    Case("state-milliseconds",
-         "state of stream users: data_last_modified 1704067200000 is too large for unix seconds "
-         "(milliseconds?); set it to 1704067200 or reset the stream's state",
-         state=[stream_state("users", {"data_last_modified": MS})], per_stream=True),
-    Case("state-words", "state of stream users: data_last_modified must be an integer (unix "
-         "seconds or an id), not 'yesterday'; reset the stream's state",
-         state=[stream_state("users", {"data_last_modified": "yesterday"})], per_stream=True),
 ]  # fmt: skip
+
+CASES = [*SHARED, *OWN]
 
 
 @pytest.fixture(scope="module")
@@ -156,11 +122,17 @@ def write(path: Path, content: Any) -> str:
 
 def arguments(case: Case, good: tuple[Config, dict[str, Any]], tmp: Path) -> list[str]:
     config, catalog = good
-    chosen = case.catalog(catalog) if case.catalog is not None else catalog
+    if isinstance(case.catalog, Selecting):
+        chosen = add_stream(case.catalog.name)(catalog)
+    else:
+        chosen = case.catalog(catalog) if case.catalog is not None else catalog
+    state = case.state
+    if isinstance(state, Bookmark):
+        state = [stream_state(state.stream, {state.key: state.value})]
     args = ["read", "--config", write(tmp / "config.json", case.config(dict(config)))]
     args += ["--catalog", write(tmp / "catalog.json", chosen)]
-    if case.state is not None:
-        args += ["--state", write(tmp / "state.json", case.state)]
+    if state is not None:
+        args += ["--state", write(tmp / "state.json", state)]
     return args
 
 
@@ -189,7 +161,8 @@ def test_bad_input_is_named_with_what_to_do(
     messages, failed = run_in_process(arguments(case, good, tmp_path))
     assert failed
     errors = errors_of(messages)
-    assert any(case.expected in e["message"] for e in errors), [e["message"] for e in errors]
+    expected = case.expected_of("source")
+    assert any(expected in e["message"] for e in errors), [e["message"] for e in errors]
     assert all(e["failure_type"] == "config_error" for e in errors), errors
     assert all("Traceback" not in e["message"] for e in errors)
     assert demo_sandbox.api_key not in json.dumps(messages)
@@ -216,7 +189,7 @@ def test_the_executable_reports_it_without_a_traceback(
     )
     assert done.returncode == 1
     messages = [json.loads(line) for line in done.stdout.splitlines()]
-    assert any(case.expected in e["message"] for e in errors_of(messages))
+    assert any(case.expected_of("source") in e["message"] for e in errors_of(messages))
     logs = [m["log"]["message"] for m in messages if m["type"] == "LOG"]
     assert not [line for line in logs if "Traceback" in line]
     assert "Traceback" not in done.stderr

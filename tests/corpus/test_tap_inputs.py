@@ -1,16 +1,16 @@
-"""Bad input to tap-personyze, table-driven: configs, states and catalogs that a user can get
-wrong. Each case asserts the exit code and the ERROR text (naming the file or setting or stream,
-what is wrong and what to do), that no traceback and no key is shown, and, for a problem of one
-stream, that the other selected stream still synced. The command runs in-process through its
-click entry point (the executable's start-up takes seconds on a loaded machine); a few cases
-also run the installed executable."""
+"""Bad input to tap-personyze, table-driven: configs, states and catalogs that a user can get wrong
+(the cases of ``input_cases.py``, which the source gets too, and the tap's own). Each case asserts
+the exit code and the ERROR text (naming the file or setting or stream, what is wrong and what to
+do), that no traceback and no key is shown, and, for a problem of one stream, that the other
+selected stream still synced. The command runs in-process through its click entry point (the
+executable's start-up takes seconds on a loaded machine); a few cases also run the installed
+executable."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +19,12 @@ from click.testing import CliRunner
 
 from personyze_sandbox.process import RunningSandbox
 from tap_personyze import TapPersonyze
+from tests.corpus.input_cases import MISSING, MS, SHARED, Bookmark, Case, Config, Raw, Selecting
 from tests.singer.tapruns import config_for, messages_of, selected_catalog, tap_cli
 
 pytestmark = pytest.mark.integration
 
 STREAMS = {"users", "actions"}  # the good catalog's selection: one stream to break, one to sync
-MS = 1_704_067_200_000  # 2024-01-01 in milliseconds
-Config = dict[str, Any]
-
-
-class Raw(str):
-    """File content written as is (not JSON-encoded)."""
-
-
-MISSING = Raw("\0missing")
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    expected: str
-    config: Callable[[Config], Any] = lambda c: c
-    state: Any = None
-    catalog: Callable[[dict[str, Any]], Any] | None = None
-    # a problem of one stream: the tap still syncs the other selected stream (actions)
-    per_stream: bool = False
-    exit_code: int = 1  # 2: a usage error click reports itself
-    args: tuple[str, ...] = field(default=())
 
 
 def bookmark(stream: str, key: str, value: Any) -> dict[str, Any]:
@@ -70,39 +49,22 @@ def select(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return change
 
 
-CASES = [
+OWN = [  # the cases of the tap alone (SHARED: of the source and the tap)
     # --config
-    Case("config-missing", "config file", config=lambda c: MISSING),
     Case("config-not-json", "is not valid JSON (Expecting value", config=lambda c: Raw("api_key")),
     Case("config-empty", "is empty; give a JSON object of settings", config=lambda c: Raw(" \n")),
-    Case("config-array", "holds a JSON array, not an object", config=lambda c: [c]),
     Case("config-no-key", "api_key: is required", config=lambda c: {**c, "api_key": None}),
-    Case("config-short-key", "api_key: the given value is not a valid api key",
-         config=lambda c: {**c, "api_key": "abc"}),
-    Case("config-misspelled", "strat_date: is not a setting (did you mean start_date?)",
-         config=lambda c: {**c, "strat_date": "2024-01-01"}),
-    Case("config-write-setting-misspelled",
-         "ledgr_path: is not a setting (did you mean ledger_path, a setting of the writers",
-         config=lambda c: {**c, "ledgr_path": "x.sqlite"}),
     Case("config-write-setting", "dry_run: is a setting of the writers",
          config=lambda c: {**c, "dry_run": True}),
     Case("config-start-date-ms", "start_date: 1704067200000 is too large for unix seconds",
          config=lambda c: {**c, "start_date": MS}),
-    Case("config-start-date-words", "start_date: 'yesterday' is not a valid start date; use e.g.",
-         config=lambda c: {**c, "start_date": "yesterday"}),
-    Case("config-plain-http", "base_url: 'http://app.personyze.com/rest' uses plain http",
-         config=lambda c: {**c, "base_url": "http://app.personyze.com/rest"}),
     Case("config-retries", "max_retries: 99 is out of range; use a value from 0 to 20",
          config=lambda c: {**c, "max_retries": 99}),
     Case("config-user-ids", "recommendation_user_ids: 'abc' is not a tracker user id",
          config=lambda c: {**c, "recommendation_user_ids": "12,abc"}),
-    Case("config-opt-in-not-bool", "record_recommendation_page_views: 'maybe' is not true or false",
-         config=lambda c: {**c, "record_recommendation_page_views": "maybe"}),
     Case("config-sdk-setting", "stream_maps: 5 is not of type 'object'",
          config=lambda c: {**c, "stream_maps": 5}),
     # --state
-    Case("state-missing", "Invalid value for '--state': 'nonexistent-state.json': No such file",
-         state=MISSING, exit_code=2),
     Case("state-not-json", "state file", state=Raw("{bookmarks")),
     Case("state-empty", "is empty; give the last STATE message's value", state=Raw("")),
     Case("state-array", "holds a JSON array, not an object", state=[1, 2]),
@@ -110,16 +72,7 @@ CASES = [
          state={"bookmarks": []}),
     Case("state-stream-not-object", "the bookmark of stream users is a JSON string",
          state={"bookmarks": {"users": "1704067200"}}),
-    Case("state-milliseconds",
-         "state of stream users: data_last_modified 1704067200000 is too large for unix seconds "
-         "(milliseconds?); set it to 1704067200 or reset the stream's state",
-         state=bookmark("users", "data_last_modified", MS), per_stream=True),
-    Case("state-words", "data_last_modified must be an integer (unix seconds or an id), not "
-         "'yesterday'; reset the stream's state",
-         state=bookmark("users", "data_last_modified", "yesterday"), per_stream=True),
     # --catalog
-    Case("catalog-missing", "Invalid value for '--catalog': 'nonexistent-catalog.json': No such",
-         catalog=lambda c: MISSING, exit_code=2),
     Case("catalog-not-json", "catalog file", catalog=lambda c: Raw("streams:")),
     Case("catalog-array", "is not a Singer catalog (an object whose streams is an array)",
          catalog=lambda c: c["streams"]),
@@ -132,9 +85,6 @@ CASES = [
          "catalog: stream 'user' is not a Personyze stream (did you mean 'users'?). Fix the "
          "catalog or discover it again; the streams are: actions, articles,",
          catalog=select("user")),
-    Case("catalog-writing-stream-without-opt-in",
-         "catalog: stream 'recommendations' writes to your account: every read of it records a "
-         "page view", catalog=select("recommendations")),
     Case("catalog-replication-key-override",
          "the catalog sets replication key 'user_id', but this stream can only be read "
          "incrementally by 'data_last_modified'",
@@ -143,6 +93,8 @@ CASES = [
              for e in c["streams"]]},
          per_stream=True),
 ]  # fmt: skip
+
+CASES = [*SHARED, *OWN]
 
 
 @pytest.fixture(scope="module")
@@ -164,10 +116,16 @@ def write(path: Path, content: Any) -> str:
 def arguments(case: Case, good: tuple[Config, dict[str, Any]], tmp: Path) -> list[str]:
     config, catalog = good
     args = ["--config", write(tmp / "config.json", case.config(dict(config)))]
-    if case.state is not None:
-        args += ["--state", write(tmp / "state.json", case.state)]
-    chosen = case.catalog(catalog) if case.catalog is not None else catalog
-    return [*args, "--catalog", write(tmp / "catalog.json", chosen), *case.args]
+    state = case.state
+    if isinstance(state, Bookmark):
+        state = bookmark(state.stream, state.key, state.value)
+    if state is not None:
+        args += ["--state", write(tmp / "state.json", state)]
+    if isinstance(case.catalog, Selecting):
+        chosen = select(case.catalog.name)(catalog)
+    else:
+        chosen = case.catalog(catalog) if case.catalog is not None else catalog
+    return [*args, "--catalog", write(tmp / "catalog.json", chosen)]
 
 
 class Collected(logging.Handler):
@@ -199,7 +157,7 @@ def test_bad_input_is_named_with_what_to_do(
     result = CliRunner().invoke(TapPersonyze.cli, arguments(case, good, tmp_path))
     assert result.exit_code == case.exit_code, (result.exit_code, logs.lines[-5:], result.output)
     errors = [line for line in logs.lines if line.startswith("ERROR ")] + [result.stderr]
-    assert any(case.expected in line for line in errors), errors
+    assert any(case.expected_of("tap") in line for line in errors), errors
     text = "\n".join(logs.lines) + result.output
     assert "Traceback" not in text
     assert demo_sandbox.api_key not in text
@@ -222,6 +180,6 @@ def test_the_executable_reports_it_without_a_traceback(
 ) -> None:
     done = tap_cli(*arguments(case, good, tmp_path))
     assert done.returncode == 1
-    assert case.expected in done.stderr
+    assert case.expected_of("tap") in done.stderr
     assert "Traceback" not in done.stderr
     assert demo_sandbox.api_key not in done.stderr + done.stdout

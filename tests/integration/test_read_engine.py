@@ -25,6 +25,7 @@ from connectors.settings import ConnectionSettings
 from connectors.spec import ObjectSpec
 from connectors.spec.loader import default_specs
 from personyze_sandbox.process import RunningSandbox, running_sandbox
+from tests.singer.tapruns import comparable_columns
 
 pytestmark = pytest.mark.integration
 
@@ -45,19 +46,6 @@ def make_client(sb: RunningSandbox, concurrency: int = 4) -> PersonyzeClient:
 def client(demo_sandbox: RunningSandbox) -> Iterator[PersonyzeClient]:
     with make_client(demo_sandbox) as c:
         yield c
-
-
-def comparable_columns(spec: ObjectSpec, db: Path) -> list[str]:
-    """Documented scalar columns, whose values the API returns exactly as stored."""
-    with sqlite3.connect(db) as conn:
-        stored = {r[1] for r in conn.execute(f'PRAGMA table_info("{spec.name}")')}
-    return [
-        c.name
-        for c in spec.columns
-        if c.type in ("integer", "number", "string")
-        and c.role != "packed_json"
-        and c.name in stored
-    ]
 
 
 def reference_rows(spec: ObjectSpec, db: Path) -> list[dict[str, Any]]:

@@ -15,9 +15,7 @@ Backoff sleeps are cut to 20 ms; slow answers take 50 ms instead of 1.5 s.
 from __future__ import annotations
 
 import functools
-import sqlite3
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +25,7 @@ import source_personyze.stream as source_stream
 from connectors.api.client import PersonyzeClient
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.airbyte import protocol
+from tests.recommendations import delivered, products_shown
 from tests.singer.tapruns import (
     SPECS,
     comparable_columns,
@@ -108,19 +107,6 @@ def test_the_tap_reads_exactly_through_faults(faulty: RunningSandbox) -> None:
 
 
 USERS = [5, 42, 99, 123, 256, 512, 777, 1024, 1337, 1999]
-PRODUCT_ACTIONS = {1, 2}  # the demo's recommendation actions that show (and log) products
-
-
-def delivered(sb: RunningSandbox) -> Counter[int]:
-    conn = sqlite3.connect(f"file:{sb.db_path}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(
-            "SELECT user_id, COUNT(*) FROM products_interactions WHERE status = 'delivered' "
-            "GROUP BY user_id"
-        ).fetchall()
-    finally:
-        conn.close()
-    return Counter(dict(rows))
 
 
 def test_the_tracker_stream_survives_faults_and_records_each_view_once(
@@ -137,5 +123,5 @@ def test_the_tracker_stream_survives_faults_and_records_each_view_once(
     assert not output.errors(), output.errors()
     records = output.records("recommendations")
     assert {r["user_id"] for r in records} == set(USERS)
-    shown = Counter(r["user_id"] for r in records if r["action_id"] in PRODUCT_ACTIONS)
+    shown = products_shown(records)
     assert delivered(faulty) - before == shown  # one page view per user, none resent twice

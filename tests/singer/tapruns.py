@@ -37,6 +37,12 @@ def tap_cli(
     )
 
 
+def write_json(path: Path, value: Any) -> str:
+    """``value`` as the JSON file ``path`` (a --config, --state or --catalog), and its path."""
+    path.write_text(json.dumps(value))
+    return str(path)
+
+
 def messages_of(stdout: str) -> TapRun:
     return TapRun([json.loads(line) for line in stdout.splitlines() if line.strip()])
 

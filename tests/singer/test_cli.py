@@ -15,7 +15,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from personyze_sandbox.process import RunningSandbox
 from tap_personyze import TapPersonyze
-from tests.singer.tapruns import SPECS, config_for
+from tests.singer.tapruns import SPECS, config_for, write_json
 
 pytestmark = pytest.mark.integration
 
@@ -37,11 +37,6 @@ def tap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return subprocess.run(
         [TAP, *args], capture_output=True, text=True, env={**clean, **(env or {})}, timeout=120
     )
-
-
-def write_json(path: Path, value: Any) -> str:
-    path.write_text(json.dumps(value))
-    return str(path)
 
 
 def singer_messages(stdout: str) -> list[dict[str, Any]]:

@@ -7,8 +7,6 @@ stream."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,27 +14,17 @@ from typing import Any
 import pytest
 
 from personyze_sandbox.process import RunningSandbox, running_sandbox
+from tests.recommendations import OPT_IN, SMALL, USERS, delivered, products_shown
 from tests.sandbox_snapshot import snapshot
-from tests.singer.tapruns import config_for, messages_of, tap_cli
+from tests.singer.tapruns import config_for, messages_of, tap_cli, write_json
 
 pytestmark = pytest.mark.integration
-
-USERS = [5, 42, 137]
-OPT_IN = "record_recommendation_page_views"
-# the demo data with fewer users and interactions: what is tested does not depend on size
-SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
-PRODUCT_ACTIONS = {1, 2}  # the demo's recommendation actions that show (and log) products
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
     with running_sandbox("demo", seed=31, extra_args=SMALL) as sb:
         yield sb
-
-
-def write(path: Path, value: Any) -> str:
-    path.write_text(json.dumps(value))
-    return str(path)
 
 
 def record_order(stdout: str) -> list[str]:
@@ -60,7 +48,7 @@ def test_a_sync_of_every_default_stream_changes_nothing(
 ) -> None:
     before = snapshot(sandbox.db_path)
     for name, extra in (("plain", {}), ("opted-in", {OPT_IN: True})):
-        config = write(
+        config = write_json(
             tmp_path / f"{name}.json",
             config_for(sandbox, recommendation_user_ids=USERS, **extra),
         )
@@ -69,7 +57,7 @@ def test_a_sync_of_every_default_stream_changes_nothing(
         streams = record_order(first.stdout)
         assert len(streams) >= 20 and "recommendations" not in streams
         assert before.changes(snapshot(sandbox.db_path)) == []
-        state = write(tmp_path / f"{name}-state.json", messages_of(first.stdout).final_state)
+        state = write_json(tmp_path / f"{name}-state.json", messages_of(first.stdout).final_state)
         again = tap_cli("--config", config, "--state", state)
         assert again.returncode == 0, again.stderr[-3000:]
         assert before.changes(snapshot(sandbox.db_path)) == []
@@ -78,30 +66,18 @@ def test_a_sync_of_every_default_stream_changes_nothing(
 def test_the_writing_stream_is_offered_only_on_opt_in_and_never_selected_by_default(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    plain = discovered(write(tmp_path / "c.json", config_for(sandbox)))
+    plain = discovered(write_json(tmp_path / "c.json", config_for(sandbox)))
     assert "recommendations" not in {e["stream"] for e in plain["streams"]}
     assert all(root_metadata(e)["selected-by-default"] for e in plain["streams"])
-    opted = discovered(write(tmp_path / "o.json", config_for(sandbox, **{OPT_IN: True})))
+    opted = discovered(write_json(tmp_path / "o.json", config_for(sandbox, **{OPT_IN: True})))
     entries = {e["stream"]: e for e in opted["streams"]}
     assert root_metadata(entries["recommendations"])["selected-by-default"] is False
     assert not root_metadata(entries["recommendations"]).get("selected")
 
 
-def delivered(sb: RunningSandbox) -> Counter[int]:
-    conn = sqlite3.connect(f"file:{sb.db_path}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(
-            "SELECT user_id, COUNT(*) FROM products_interactions WHERE status = 'delivered' "
-            "GROUP BY user_id"
-        ).fetchall()
-    finally:
-        conn.close()
-    return Counter(dict(rows))
-
-
 def test_the_opted_in_stream_is_read_last(tmp_path: Path) -> None:
     with running_sandbox("demo", seed=37, extra_args=SMALL) as sb:
-        config = write(
+        config = write_json(
             tmp_path / "c.json", config_for(sb, recommendation_user_ids=USERS, **{OPT_IN: True})
         )
         catalog = discovered(config)
@@ -110,14 +86,10 @@ def test_the_opted_in_stream_is_read_last(tmp_path: Path) -> None:
             root["metadata"]["selected"] = True
         catalog["streams"].sort(key=lambda e: e["stream"] != "recommendations")
         before = delivered(sb)
-        done = tap_cli("--config", config, "--catalog", write(tmp_path / "cat.json", catalog))
+        done = tap_cli("--config", config, "--catalog", write_json(tmp_path / "cat.json", catalog))
         assert done.returncode == 0, done.stderr[-3000:]
         order = record_order(done.stdout)
         assert order[-1] == "recommendations" and len(order) >= 20
-        shown = Counter(
-            r["user_id"]
-            for r in messages_of(done.stdout).records("recommendations")
-            if r["action_id"] in PRODUCT_ACTIONS
-        )
+        shown = products_shown(messages_of(done.stdout).records("recommendations"))
         assert set(shown) == set(USERS)
         assert delivered(sb) - before == shown

@@ -14,6 +14,7 @@ import pytest
 
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.failing_proxy import TRACKER_REFUSAL, failing_proxy
+from tests.recommendations import OPT_IN, SMALL, opted_in_config
 from tests.singer.tapruns import (
     SPECS,
     TapRun,
@@ -22,25 +23,16 @@ from tests.singer.tapruns import (
     messages_of,
     reference_rows,
     tap_cli,
+    write_json,
 )
 
 pytestmark = pytest.mark.integration
-
-USERS = [5, 42, 137]
-OPT_IN = "record_recommendation_page_views"
-# the demo data with fewer users and interactions: what is tested does not depend on size
-SMALL = ("--rows", "users=300", "--rows", "products_interactions=1500")
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
     with running_sandbox("demo", seed=43, extra_args=SMALL) as sb:
         yield sb
-
-
-def write(path: Path, value: Any) -> str:
-    path.write_text(json.dumps(value))
-    return str(path)
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -65,14 +57,14 @@ def assert_complete_but(run: TapRun, sb: RunningSandbox, failed: str) -> None:
 
 
 def catalog_of(sb: RunningSandbox, tmp_path: Path, **extra: Any) -> str:
-    config = write(tmp_path / "discover.json", config_for(sb, **extra))
+    config = write_json(tmp_path / "discover.json", config_for(sb, **extra))
     done = tap_cli("--config", config, "--discover")
     assert done.returncode == 0, done.stderr
     catalog = json.loads(done.stdout)
     for entry in catalog["streams"]:
         root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
         root["metadata"]["selected"] = True
-    return write(tmp_path / "catalog.json", catalog)
+    return write_json(tmp_path / "catalog.json", catalog)
 
 
 def test_a_bad_bookmark_fails_only_its_stream(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -80,9 +72,9 @@ def test_a_bad_bookmark_fails_only_its_stream(sandbox: RunningSandbox, tmp_path:
                                         "replication_key_value": "yesterday"}}}  # fmt: skip
     done = tap_cli(
         "--config",
-        write(tmp_path / "c.json", config_for(sandbox)),
+        write_json(tmp_path / "c.json", config_for(sandbox)),
         "--state",
-        write(tmp_path / "s.json", state),
+        write_json(tmp_path / "s.json", state),
     )
     assert done.returncode == 1
     errors = error_lines(done.stderr)
@@ -97,7 +89,7 @@ def test_a_stream_that_keeps_failing_does_not_stop_the_others(
     catalog = catalog_of(sandbox, tmp_path)
     with failing_proxy(sandbox.base_url, {"articles": (500, "Internal server error")}) as url:
         config = {"api_key": sandbox.api_key, "base_url": url, "max_retries": 1}
-        done = tap_cli("--config", write(tmp_path / "c.json", config), "--catalog", catalog)
+        done = tap_cli("--config", write_json(tmp_path / "c.json", config), "--catalog", catalog)
     assert done.returncode == 1
     errors = error_lines(done.stderr)
     assert any("articles" in e and "HTTP 500" in e for e in errors), errors
@@ -107,13 +99,8 @@ def test_a_stream_that_keeps_failing_does_not_stop_the_others(
 def test_a_refused_writing_stream_fails_alone(sandbox: RunningSandbox, tmp_path: Path) -> None:
     catalog = catalog_of(sandbox, tmp_path, **{OPT_IN: True})
     with failing_proxy(sandbox.base_url, {"tracker-v1": (500, TRACKER_REFUSAL)}) as url:
-        config = {
-            "api_key": sandbox.api_key,
-            "base_url": url,
-            "recommendation_user_ids": USERS,
-            OPT_IN: True,
-        }
-        done = tap_cli("--config", write(tmp_path / "c.json", config), "--catalog", catalog)
+        config = opted_in_config(sandbox, url)
+        done = tap_cli("--config", write_json(tmp_path / "c.json", config), "--catalog", catalog)
     assert done.returncode == 1
     errors = error_lines(done.stderr)
     assert any("recommendations" in e and TRACKER_REFUSAL in e for e in errors), errors

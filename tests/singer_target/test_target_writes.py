@@ -8,7 +8,6 @@ checks that stdout carries STATE lines only and that the key shows nowhere (targ
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from connectors.api.query import Query, all_of, cond
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tests.readback import (
     article_interactions,
+    first_member,
     get,
     interactions,
     lists_named,
@@ -35,33 +35,27 @@ from tests.singer_target.targetruns import (
     run_in_process,
     run_target,
 )
+from tests.write_cases import (
+    LIST_MODES,
+    PRODUCT_MODES,
+    T0,
+    USER_MODES,
+    bad_users,
+    unknown_column_event,
+    unknown_command,
+    viewed_event,
+)
 
 pytestmark = pytest.mark.integration
-T0 = 1_700_000_000
 NEW = [f"singer{i}@example.com" for i in range(10)]
 
 STREAMS: dict[str, Any] = {
     "customers": {"object": "users", "field_map": {"given_name": "first_name"}},
-    "crm_update": {"object": "users", "mode": "update"},
-    "crm_insert": {"object": "users", "mode": "insert"},
-    "crm_delete": {"object": "users", "mode": "delete", "match_key": "user_id"},
+    **USER_MODES,
     "catalog": {"object": "products", "field_map": {"sku": "internal_id"}},
-    "price_update": {"object": "products", "mode": "update"},
-    "discontinued": {"object": "products", "mode": "delete"},
+    **PRODUCT_MODES,
     "posts": {"object": "articles"},
-    "lists": {"object": "user_lists"},
-    "vip_add": {"object": "user_list_users", "list_id": 1},
-    "vip_remove": {
-        "object": "user_list_users",
-        "mode": "delete",
-        "list_id": 1,
-        "match_key": "user_id",
-    },
-    "newsletter": {
-        "object": "user_list_users",
-        "mode": "mirror",
-        "list_name": "Newsletter opt-ins",
-    },
+    **LIST_MODES,
     "orders": {"object": "products_interactions"},
     "reads": {"object": "articles_interactions"},
     "commands": {"object": "do"},
@@ -131,10 +125,7 @@ def sandbox() -> Any:
 def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    with sqlite3.connect(sandbox.db_path) as conn:
-        vip_member = conn.execute(
-            "SELECT user_id FROM user_list_users WHERE user_list_id = 1 ORDER BY user_id LIMIT 1"
-        ).fetchone()[0]
+    vip_member = first_member(sandbox, 1)
     records = every_mode_input(vip_member)
     config = base_config(sandbox, tmp_path, streams=STREAMS)
     first = run_target(config, messages_for(records, states_every=7), tmp_path)
@@ -203,29 +194,9 @@ def test_bad_input_is_rejected_with_reasons_and_nothing_else_is_lost(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     records: Records = {
-        "users": [
-            {"email": "ok1@example.com", "first_name": "Ok"},
-            {"first_name": "no key"},
-            {"email": "not-an-email"},
-            {"email": "ok2@example.com", "custom_i_1": "seven"},
-            {"email": "ok3@example.com", "bio": "x" * 70_000},
-            {"email": "ok4@example.com", "first_name": "Ok4"},
-        ],
-        "products_interactions": [
-            {
-                "email": "ok1@example.com",
-                "product_internal_id": "SKU-00003",
-                "status": "viewed",
-                "transaction_time": T0,
-            },
-            {
-                "email": "ok1@example.com",
-                "product_internal_id": "SKU-00004",
-                "status": "goal",
-                "colour": "red",
-            },
-        ],
-        "do": [{"key": "ok4@example.com", "command": "Teleport", "item": "SKU-00003"}],
+        "users": bad_users(),
+        "products_interactions": [viewed_event(), unknown_column_event()],
+        "do": [unknown_command()],
         "members": [{"email": "ok1@example.com"}],
         "typed": [
             {"email": "ok5@example.com", "age": 30},

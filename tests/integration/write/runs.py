@@ -1,11 +1,17 @@
-"""What the write tests share: one engine run over real HTTP, and the input that writes every
-object and mode (the modes test and the dry-run test use the same input)."""
+"""What the write tests share: one engine run over real HTTP, one through a transport that loses
+answers, and the input that writes every object and mode (the modes test and the dry-run test
+use the same input)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from connectors.api.client import PersonyzeClient
+from connectors.settings import ConnectionSettings
 from connectors.write import (
     RunSummary,
     WriteEngine,
@@ -16,15 +22,14 @@ from personyze_sandbox.process import RunningSandbox
 from tests.readback import (
     make_client,
 )
+from tests.write_cases import LIST_MODES, PRODUCT_MODES, T0, USER_MODES
 
 Records = dict[str, list[dict[str, Any]]]
-T0 = 1_700_000_000
 
 
 def write(
     sb: RunningSandbox, config: dict[str, Any], records: Records, tmp: Path, **options: Any
 ) -> RunSummary:
-    targets = parse_targets(config, records)
     opts = {
         "rejects_path": tmp / "rejects.jsonl",
         "ledger_path": tmp / "ledger.db",
@@ -32,32 +37,71 @@ def write(
         **options,
     }
     with make_client(sb) as client:
-        engine = WriteEngine(client, targets, WriteOptions(**opts))
-        for stream, rows in records.items():
-            for row in rows:
-                engine.add(stream, row)
-        return engine.finish()
+        return run_engine(client, config, records, WriteOptions(**opts))
+
+
+class LosingTransport(httpx.BaseTransport):
+    """Real HTTP to the sandbox; the answers that ``loses`` picks are lost, after the sandbox
+    applied the request or before it was sent."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lock = threading.Lock()
+
+    def loses(self, request: httpx.Request) -> tuple[bool, bool]:
+        """Whether the answer to ``request`` is lost, and whether the sandbox applies the
+        request first; called under ``lock``."""
+        raise NotImplementedError
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            lose, applied = self.loses(request)
+        if lose:
+            if applied:
+                response = self.inner.handle_request(request)
+                response.read()
+                response.close()
+            raise httpx.ReadError("connection reset before the answer", request=request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def write_losing_answers(
+    sb: RunningSandbox,
+    config: dict[str, Any] | None,
+    records: Records,
+    transport: LosingTransport,
+    tmp: Path,
+    **options: Any,
+) -> RunSummary:
+    """``records`` written through ``transport``: two retries, without sleeping."""
+    settings = ConnectionSettings.from_config(
+        {"api_key": sb.api_key, "base_url": sb.base_url, "max_retries": 2}
+    )
+    with PersonyzeClient(settings, transport=transport, sleep=lambda s: None) as client:
+        opts = WriteOptions(rejects_path=tmp / "rejects.jsonl", **options)
+        return run_engine(client, config, records, opts)
+
+
+def run_engine(
+    client: PersonyzeClient,
+    config: dict[str, Any] | None,
+    records: Records,
+    options: WriteOptions,
+) -> RunSummary:
+    engine = WriteEngine(client, parse_targets(config, records), options)
+    for stream, rows in records.items():
+        for row in rows:
+            engine.add(stream, row)
+    return engine.finish()
 
 
 CONFIG: dict[str, Any] = {
-    "crm_update": {"object": "users", "mode": "update"},
-    "crm_insert": {"object": "users", "mode": "insert"},
-    "crm_delete": {"object": "users", "mode": "delete", "match_key": "user_id"},
-    "price_update": {"object": "products", "mode": "update"},
-    "discontinued": {"object": "products", "mode": "delete"},
-    "lists": {"object": "user_lists"},
-    "vip_add": {"object": "user_list_users", "list_id": 1},
-    "vip_remove": {
-        "object": "user_list_users",
-        "mode": "delete",
-        "list_id": 1,
-        "match_key": "user_id",
-    },
-    "newsletter": {
-        "object": "user_list_users",
-        "mode": "mirror",
-        "list_name": "Newsletter opt-ins",
-    },
+    **USER_MODES,
+    **PRODUCT_MODES,
+    **LIST_MODES,
     "events": {"object": "products_interactions"},
     "reads": {"object": "articles_interactions"},
 }

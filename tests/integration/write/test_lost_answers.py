@@ -6,53 +6,39 @@ the summary and the rejects file say which."""
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
-from connectors.api.client import PersonyzeClient
 from connectors.api.query import Query, all_of, cond
-from connectors.settings import ConnectionSettings
-from connectors.write import WriteEngine, WriteOptions, parse_targets
 from personyze_sandbox.process import RunningSandbox
-from tests.integration.write.runs import T0, Records
+from tests.integration.write.runs import T0, LosingTransport, Records, write_losing_answers
 from tests.readback import article_interactions, get, rejects, users_by_email
 
 pytestmark = pytest.mark.integration
 
 
-class LosingAnswers(httpx.BaseTransport):
-    """Real HTTP to the sandbox; a share of the event writes lose their answer, half of them
-    after the sandbox applied the request, half before it was sent."""
+class LosingAnswers(LosingTransport):
+    """A share of the event writes lose their answer, half of them after the sandbox applied
+    the request, half before it was sent."""
 
     def __init__(self, rate: float, seed: int) -> None:
-        self.inner = httpx.HTTPTransport()
+        super().__init__()
         self.rate = rate
         self.rng = random.Random(seed)
-        self.lock = threading.Lock()
         self.lost = Counter[str]()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def loses(self, request: httpx.Request) -> tuple[bool, bool]:
         writes_events = request.method == "POST" and request.url.path.endswith(
             ("/do", "/products_interactions")
         )
-        with self.lock:
-            lose = writes_events and self.rng.random() < self.rate
-            applied = self.rng.random() < 0.5
+        lose = writes_events and self.rng.random() < self.rate
+        applied = self.rng.random() < 0.5
         if lose:
-            if applied:
-                response = self.inner.handle_request(request)
-                response.read()
-                response.close()
             self.lost["applied" if applied else "not sent"] += 1
-            raise httpx.ReadError("connection reset before the answer", request=request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
+        return lose, applied
 
 
 def test_lost_answers_settle_by_read_back(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -74,19 +60,7 @@ def test_lost_answers_settle_by_read_back(sandbox: RunningSandbox, tmp_path: Pat
         ],
     }
     transport = LosingAnswers(rate=0.3, seed=5)
-    settings = ConnectionSettings.from_config(
-        {"api_key": sandbox.api_key, "base_url": sandbox.base_url, "max_retries": 2}
-    )
-    with PersonyzeClient(settings, transport=transport, sleep=lambda s: None) as client:
-        engine = WriteEngine(
-            client,
-            parse_targets(None, records),
-            WriteOptions(rejects_path=tmp_path / "rejects.jsonl", batch_size=8),
-        )
-        for stream, rows in records.items():
-            for row in rows:
-                engine.add(stream, row)
-        summary = engine.finish()
+    summary = write_losing_answers(sandbox, None, records, transport, tmp_path, batch_size=8)
     assert transport.lost["applied"] >= 3 and transport.lost["not sent"] >= 3
 
     users = users_by_email(sandbox, emails)

@@ -5,7 +5,6 @@ confirmed by reading it back, or rejected with a reason."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,46 +12,35 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.api.client import PersonyzeClient
 from connectors.api.query import Query, all_of, cond
-from connectors.settings import ConnectionSettings
-from connectors.write import RunSummary, WriteEngine, WriteOptions, parse_targets
+from connectors.write import RunSummary
 from connectors.write.execute import RESENDS
 from personyze_sandbox.process import RunningSandbox
-from tests.integration.write.runs import Records
-from tests.readback import get, rejects, users_by_email
+from tests.integration.write.runs import LosingTransport, Records, write_losing_answers
+from tests.readback import get, lists_named, rejects, users_by_email
 
 pytestmark = pytest.mark.integration
 
 
-class LoseAnswers(httpx.BaseTransport):
-    """Real HTTP to the sandbox; the first ``times`` POSTs to ``path`` lose their answer, after
-    the sandbox applied them (``applied``) or before they reached it."""
+class LoseAnswers(LosingTransport):
+    """The first ``times`` POSTs to ``path`` lose their answer, after the sandbox applied them
+    (``applied``) or before they reached it."""
 
     def __init__(self, path: str, times: int, *, applied: bool) -> None:
-        self.inner = httpx.HTTPTransport()
+        super().__init__()
         self.path, self.left, self.applied = path, times, applied
-        self.lock = threading.Lock()
         self.lost = 0
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self.lock:
-            lose = (
-                request.method == "POST"
-                and request.url.path.endswith("/" + self.path)
-                and self.left > 0
-            )
-            if lose:
-                self.left -= 1
-                self.lost += 1
+    def loses(self, request: httpx.Request) -> tuple[bool, bool]:
+        lose = (
+            request.method == "POST"
+            and request.url.path.endswith("/" + self.path)
+            and self.left > 0
+        )
         if lose:
-            if self.applied:
-                self.inner.handle_request(request).close()
-            raise httpx.ReadError("connection reset before the answer", request=request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
+            self.left -= 1
+            self.lost += 1
+        return lose, self.applied
 
 
 def run(
@@ -62,23 +50,7 @@ def run(
     transport: LoseAnswers,
     tmp: Path,
 ) -> RunSummary:
-    settings = ConnectionSettings.from_config(
-        {"api_key": sb.api_key, "base_url": sb.base_url, "max_retries": 2}
-    )
-    with PersonyzeClient(settings, transport=transport, sleep=lambda s: None) as client:
-        engine = WriteEngine(
-            client,
-            parse_targets(config, records),
-            WriteOptions(rejects_path=tmp / "rejects.jsonl", concurrency=4),
-        )
-        for stream, rows in records.items():
-            for row in rows:
-                engine.add(stream, row)
-        return engine.finish()
-
-
-def lists_named(sb: RunningSandbox, name: str) -> list[dict[str, Any]]:
-    return [r for r in get(sb, Query("user_lists", order_by=("id",))) if r["name"] == name]
+    return write_losing_answers(sb, config, records, transport, tmp, concurrency=4)
 
 
 def members_of(sb: RunningSandbox, list_id: int) -> set[int]:

@@ -4,7 +4,6 @@ twice change nothing."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from personyze_sandbox.process import RunningSandbox
 from tests.integration.write.runs import CONFIG, NEW, all_modes_input, write
 from tests.readback import (
     article_interactions,
+    first_member,
     get,
     interactions,
     members,
@@ -29,11 +29,8 @@ pytestmark = pytest.mark.integration
 def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    with sqlite3.connect(sandbox.db_path) as conn:
-        vip_member = conn.execute(
-            "SELECT user_id FROM user_list_users WHERE user_list_id = 1 ORDER BY user_id LIMIT 1"
-        ).fetchone()[0]
-        list4 = members(sandbox, 4)
+    vip_member = first_member(sandbox, 1)
+    list4 = members(sandbox, 4)
     records = all_modes_input()
     records["vip_remove"] = [{"user_id": vip_member}, {"user_id": 999_999}]
     first = write(sandbox, CONFIG, records, tmp_path)

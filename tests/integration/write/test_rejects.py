@@ -1,5 +1,6 @@
 """Bad records land in the rejects file with their reason while the others are written; too
-many rejects stop the run."""
+many rejects stop the run. The bad records that target-personyze's test gets too are in
+``tests/write_cases.py``."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from connectors.write import (
     ErrorRateExceeded,
 )
 from personyze_sandbox.process import RunningSandbox
-from tests.integration.write.runs import T0, Records, write
+from tests.integration.write.runs import Records, write
 from tests.readback import (
     interactions,
     members,
     rejects,
     users_by_email,
 )
+from tests.write_cases import T0, bad_users, unknown_column_event, unknown_command, viewed_event
 
 pytestmark = pytest.mark.integration
 
@@ -26,33 +28,16 @@ def test_bad_records_are_rejected_with_reasons_and_nothing_else_is_lost(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     records: Records = {
-        "users": [
-            {"email": "ok1@example.com", "first_name": "Ok"},
-            {"first_name": "no key"},
-            {"email": "not-an-email"},
-            {"email": "ok2@example.com", "custom_i_1": "seven"},
-            {"email": "ok3@example.com", "bio": "x" * 70_000},
-            {"email": "ok4@example.com", "first_name": "Ok4"},
-        ],
+        "users": bad_users(),
         "products_interactions": [
-            {
-                "email": "ok1@example.com",
-                "product_internal_id": "SKU-00003",
-                "status": "viewed",
-                "transaction_time": T0,
-            },
+            viewed_event(),
             {
                 "email": "ok1@example.com",
                 "product_internal_id": "NO-SUCH-SKU",
                 "status": "goal",
                 "transaction_time": T0,
             },
-            {
-                "email": "ok1@example.com",
-                "product_internal_id": "SKU-00004",
-                "status": "goal",
-                "colour": "red",
-            },
+            unknown_column_event(),
             {
                 "email": "ok1@example.com",
                 "product_internal_id": "SKU-00005",
@@ -61,7 +46,7 @@ def test_bad_records_are_rejected_with_reasons_and_nothing_else_is_lost(
             },
         ],
         "do": [
-            {"key": "ok4@example.com", "command": "Teleport", "item": "SKU-00003"},
+            unknown_command(),
             {
                 "key": "ok4@example.com",
                 "command": "Product viewed",
