@@ -39,6 +39,7 @@ from connectors.api.errors import (
 )
 from connectors.api.query import Query, build_path
 from connectors.api.redact import RedactingFilter, redact
+from connectors.api.slots import Slots
 from connectors.settings import ConnectionSettings
 from connectors.spec.loader import default_specs
 
@@ -113,6 +114,10 @@ class PersonyzeClient:
         self._secrets = (settings.api_key,)
         user = default_specs().connection.auth_user
         token = base64.b64encode(f"{user}:{settings.api_key}".encode()).decode("ascii")
+        # max_concurrency is the number of requests in flight at once, whoever sends them
+        # (read windows, probes, parent and child reads, writes): each waits its turn for a
+        # slot (connectors.api.slots).
+        self._slots = Slots(settings.max_concurrency)
         pool = settings.max_concurrency + 2
         self._http = httpx.Client(
             headers={
@@ -195,7 +200,8 @@ class PersonyzeClient:
             retry_after: float | None = None
             self.stats.count_request()
             try:
-                response = self._http.request(method, url, content=content, headers=headers)
+                with self._slots:  # held for the exchange only, never while backing off
+                    response = self._http.request(method, url, content=content, headers=headers)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 error = self._transport_error(exc, method, obj, operation)
             else:

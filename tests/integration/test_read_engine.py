@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from connectors.api.client import PersonyzeClient
@@ -217,3 +219,43 @@ def test_rows_added_during_a_read_wait_for_the_next_one(fresh_sandbox: RunningSa
         assert isinstance(got[-1], Checkpoint)
         later = rows_of(list(read_records(c, users, start=got[-1].value)))
         assert "late.arrival@example.com" in {r.get("email") for r in later}
+
+
+class CountingTransport(httpx.HTTPTransport):
+    """The real transport, counting the requests in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            response = super().handle_request(request)
+            response.read()
+            return response
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+@pytest.mark.parametrize("concurrency", [2, 5])
+def test_max_concurrency_caps_the_requests_in_flight(concurrency: int) -> None:
+    """``max_concurrency`` is the number of requests in flight at once, probes included: a
+    concurrent read fills it and never goes past it."""
+    spec = SPECS.object("products_interactions")
+    with running_sandbox("demo", seed=7, latency_ms=15) as sb:
+        transport = CountingTransport()
+        settings = ConnectionSettings.from_config(
+            {"api_key": sb.api_key, "base_url": sb.base_url, "max_concurrency": concurrency}
+        )
+        with PersonyzeClient(settings, transport=transport) as c:
+            got = rows_of(list(read_records(c, spec, concurrency=concurrency)))
+        columns = comparable_columns(spec, sb.db_path)
+        reference = readable_reference(spec, sb.db_path)
+        assert multiset(got, columns) == multiset(reference, columns)
+    assert transport.peak == concurrency
