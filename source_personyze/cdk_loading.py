@@ -13,7 +13,15 @@ Two costs of ``import airbyte_cdk.<anything>`` have nothing to do with a Python 
   without them), so ``protocol_models`` imports the models with the lookup answering "no
   docstrings", then puts serpyco-rs back as it was for anyone else.
 
-Both are no-ops when the CDK is already imported (tests, or another connector in the process),
+- ``airbyte_cdk.sources.abstract_source`` imports the HTTP streams (requests-cache,
+  pyrate-limiter and asyncio with them: about a fifth of the source's start-up) for one
+  ``isinstance(stream, HttpStream)``, asked only when a test sets ``page_size`` in the
+  internal config. Our streams are not HTTP streams, and no object can be one before the module
+  that defines the class is imported; so ``abstract_source`` is imported with a stand-in for
+  that class which asks the real one once its module is loaded, and answers False before.
+  Anything that imports the HTTP streams later gets the real module.
+
+All are no-ops when the CDK is already imported (tests, or another connector in the process),
 and fall back to the plain import if the libraries' layout ever differs.
 """
 
@@ -65,7 +73,51 @@ def protocol_models() -> None:
         importlib.import_module("airbyte_cdk.models")
 
 
+HTTP_STREAMS = "airbyte_cdk.sources.streams.http.http"
+ABSTRACT_SOURCE = "airbyte_cdk.sources.abstract_source"
+
+
+class _AsksTheRealClass(type):
+    def __instancecheck__(cls, instance: object) -> bool:
+        real = _real_http_stream()
+        return real is not None and isinstance(instance, real)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        real = _real_http_stream()
+        return real is not None and issubclass(subclass, real)
+
+
+class HttpStreamStandIn(metaclass=_AsksTheRealClass):
+    """``airbyte_cdk``'s ``HttpStream`` for ``isinstance`` and ``issubclass`` in
+    ``abstract_source``, without importing it: nothing is one before its module is loaded."""
+
+
+def _real_http_stream() -> type | None:
+    module = sys.modules.get(HTTP_STREAMS)
+    real = getattr(module, "HttpStream", None)
+    return real if isinstance(real, type) and real is not HttpStreamStandIn else None
+
+
+def abstract_source_without_http_streams() -> None:
+    """Import ``airbyte_cdk.sources.abstract_source`` with ``HttpStreamStandIn`` standing in
+    for the HTTP streams module; the plain import if it needs more of that module."""
+    if ABSTRACT_SOURCE in sys.modules or HTTP_STREAMS in sys.modules:
+        return
+    placeholder = ModuleType(HTTP_STREAMS)
+    placeholder.HttpStream = HttpStreamStandIn  # type: ignore[attr-defined]
+    sys.modules[HTTP_STREAMS] = placeholder
+    try:
+        importlib.import_module(ABSTRACT_SOURCE)
+    except ImportError:
+        pass  # another CDK layout: the plain import below
+    finally:
+        if sys.modules.get(HTTP_STREAMS) is placeholder:
+            del sys.modules[HTTP_STREAMS]
+    importlib.import_module(ABSTRACT_SOURCE)
+
+
 def load_cdk_for_verbs() -> None:
     """What ``source-personyze check|discover|read`` call before importing the CDK."""
     defer_package_init(PACKAGE)
     protocol_models()
+    abstract_source_without_http_streams()

@@ -48,7 +48,7 @@ def test_check_reads_without_the_declarative_framework(demo_config: dict[str, ob
         "sys.argv = ['source-personyze', 'check', '--config', sys.argv[1]]\n"
         "from source_personyze.run import run\n"
         "run()\n"
-        "cdk = [m for m in sys.modules if m.split('.')[0] == 'airbyte_cdk']\n"
+        "cdk = [m for m in sys.modules if m.split('.')[0] in ('airbyte_cdk', 'requests_cache')]\n"
         "print(json.dumps(sorted(cdk)), file=sys.stderr)\n"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,6 +61,8 @@ def test_check_reads_without_the_declarative_framework(demo_config: dict[str, ob
     loaded = json.loads(done.stderr.strip().splitlines()[-1])
     assert "airbyte_cdk.entrypoint" in loaded
     assert not [m for m in loaded if ".declarative" in m or m.startswith("airbyte_cdk.destin")]
+    # nor the HTTP streams (and requests-cache with them): abstract_source has a stand-in
+    assert not [m for m in loaded if ".streams.http" in m or m.startswith("requests_cache")]
     messages = [json.loads(line) for line in done.stdout.splitlines()]
     assert messages[-1] == {
         "type": "CONNECTION_STATUS",
@@ -80,6 +82,34 @@ def test_a_name_of_the_deferred_package_runs_its_init() -> None:
         "assert launch is airbyte_cdk.entrypoint.launch\n"
         "assert DeclarativeStream.__name__ == 'DeclarativeStream'\n"
         "assert isinstance(airbyte_cdk.__version__, str)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_http_stream_stand_in_answers_as_the_class_once_it_is_loaded() -> None:
+    """abstract_source is imported without the HTTP streams; its ``isinstance(s, HttpStream)``
+    is False for every stream before that module is loaded (none can be an HttpStream), and
+    the real class's answer after; importing the HTTP streams later gives the real module."""
+    probe = (
+        "import sys\n"
+        "from source_personyze.cdk_loading import load_cdk_for_verbs\n"
+        "load_cdk_for_verbs()\n"
+        "import airbyte_cdk.sources.abstract_source as a\n"
+        "assert 'airbyte_cdk.sources.streams.http.http' not in sys.modules\n"
+        "from source_personyze.stream import PersonyzeStream\n"
+        "assert not isinstance(object(), a.HttpStream)\n"
+        "assert not issubclass(PersonyzeStream, a.HttpStream)\n"
+        "from airbyte_cdk.sources.streams.http import HttpStream, HttpSubStream\n"
+        "assert HttpStream is not a.HttpStream and HttpStream.__module__.endswith('http.http')\n"
+        "class Pages(HttpStream):\n"
+        "    url_base = 'http://127.0.0.1:9/'\n"
+        "    primary_key = None\n"
+        "    def path(self, **kw): return 'x'\n"
+        "    def parse_response(self, response, **kw): return []\n"
+        "    def next_page_token(self, response): return None\n"
+        "assert isinstance(Pages(), a.HttpStream) and issubclass(HttpSubStream, a.HttpStream)\n"
+        "assert not issubclass(PersonyzeStream, a.HttpStream)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
