@@ -44,7 +44,7 @@ lint: $(STAMP)
 	@$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
-	@$(BIN)/mypy connectors personyze_sandbox
+	@$(BIN)/mypy connectors personyze_sandbox source_personyze tap_personyze target_personyze
 
 unit: $(STAMP)
 	@$(BIN)/python -m pytest tests/unit

@@ -53,12 +53,12 @@ def _without_attribute_docs() -> Iterator[None]:
         modules = []
     saved = [module.get_attributes_doc for module in modules]
     for module in modules:
-        module.get_attributes_doc = _no_docs
+        module.get_attributes_doc = _no_docs  # type: ignore[attr-defined]
     try:
         yield
     finally:
         for module, original in zip(modules, saved, strict=True):
-            module.get_attributes_doc = original
+            module.get_attributes_doc = original  # type: ignore[attr-defined]
 
 
 def _no_docs(cls: type) -> dict[str, str]:

@@ -17,7 +17,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, Type
+from airbyte_cdk.models import (  # type: ignore[attr-defined]
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    Type,
+)
 
 from connectors.write.input_lines import (
     BadLine,
@@ -41,7 +45,7 @@ _SCHEMA_ERROR = re.compile(
 )
 
 
-def read_input(lines: Iterable[bytes] | Iterable[str]) -> Iterator[AirbyteMessage | BadLine]:
+def read_input(lines: Iterable[bytes | str]) -> Iterator[AirbyteMessage | BadLine]:
     """Every input line that is not blank (blank lines carry nothing), as a message or as the
     reason it is not one; numbered from 1 as in the input."""
     for number, raw in enumerate(lines, 1):

@@ -48,7 +48,7 @@ class InputReader(SingerReader):
         self.line = 0
         self.on_bad_line: Callable[[BadLine], None] | None = None
 
-    def process_lines(  # type: ignore[override]
+    def process_lines(
         self, file_input: IO[str] | None, callbacks: dict[str, Callable[[dict[str, Any]], None]]
     ) -> Counter[str]:
         stats: Counter[str] = Counter()
@@ -79,15 +79,16 @@ class InputReader(SingerReader):
         if kind not in callbacks:
             problem = f"unknown message type {kind!r}" if kind else "it has no 'type'"
             return self._bad(not_a_message(number, text, MESSAGE, problem, FIX_TAP))
-        problem = malformed(message)
-        if problem is None:
+        malformation = malformed(message)
+        if malformation is None:
             return message
         if kind in (SingerMessageType.SCHEMA, SingerMessageType.BATCH):
             # Without it the stream's records cannot be read: stop, naming the line.
-            raise InputError(f"input line {number}: {problem}; {FIX_TAP}")
-        return self._bad(not_a_message(number, text, MESSAGE, problem, FIX_TAP))
+            raise InputError(f"input line {number}: {malformation}; {FIX_TAP}")
+        return self._bad(not_a_message(number, text, MESSAGE, malformation, FIX_TAP))
 
-    def _bad(self, bad: BadLine) -> None:
+    def _bad(self, bad: BadLine) -> dict[str, Any] | None:
+        """Hands ``bad`` to ``on_bad_line`` (no message to process: None), or raises."""
         if self.on_bad_line is None:
             raise InputError(bad.reason)
         self.on_bad_line(bad)
