@@ -87,7 +87,8 @@ class WriteMode(Frozen):
     require: Literal["existing", "absent"] | None = Field(
         default=None,
         description="existing: rows whose key matches nothing are rejected, never created; "
-        "absent: rows whose key already exists are rejected.",
+        "absent: rows whose key already exists are rejected, unless the row already holds "
+        "the record's values (settled as unchanged).",
     )
     required_fields: tuple[str, ...] = Field(
         default=(), description="Columns every record must carry (besides the match key)."

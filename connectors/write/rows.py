@@ -5,6 +5,7 @@ Each strategy settles every item it is given (accept, reject) before it returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from connectors.api.errors import OutcomeUnknown, RequestError
@@ -23,8 +24,17 @@ def _how(existing: set[str] | None, seen: set[str], key: str) -> str:
     return how
 
 
-def _checked_require(ctx: Context, items: list[Item], existing: set[str] | None) -> list[Item]:
-    """Items the mode's ``require`` lets through; the others are rejected."""
+def _checked_require(
+    ctx: Context,
+    items: list[Item],
+    existing: set[str] | None,
+    rows: dict[str, list[dict[str, Any]]] | None = None,
+    stored: Callable[[Item], dict[str, Any]] | None = None,
+) -> list[Item]:
+    """Items the mode's ``require`` lets through; the others are rejected. A mode that only
+    creates rows settles a record whose row already holds its values (``stored(item)``, as
+    written, against ``rows``) as unchanged: writing it would change nothing, and it is what an
+    attempt retried after a crash finds for the rows the crashed attempt had created."""
     key, obj = ctx.target.match_key, ctx.spec.name
     out = []
     for item in items:
@@ -36,14 +46,31 @@ def _checked_require(ctx: Context, items: list[Item], existing: set[str] | None)
                 f"no {obj} row has {key}={item.key}; mode {ctx.mode.name} does not create rows",
             )
         elif ctx.mode.require == "absent" and existing is not None and item.key in existing:
+            if _holds(rows, item, stored):
+                ctx.accept(item, "unchanged")
+                continue
             ctx.reject(
                 item,
-                f"a {obj} row with {key}={item.key} already exists; mode "
+                f"a {obj} row with {key}={item.key} already exists with other values; mode "
                 f"{ctx.mode.name} only creates rows",
             )
         else:
             out.append(item)
     return out
+
+
+def _holds(
+    rows: dict[str, list[dict[str, Any]]] | None,
+    item: Item,
+    stored: Callable[[Item], dict[str, Any]] | None,
+) -> bool:
+    found = (rows or {}).get(item.key or "")
+    if not found or stored is None:
+        return False
+    try:
+        return is_unchanged(stored(item), found)
+    except Refused:
+        return False
 
 
 def _skipped(
@@ -72,7 +99,12 @@ def profile_commands(ctx: Context, items: list[Item]) -> None:
     commands: list[list[Any]] = []
     planned: list[tuple[Item, str]] = []
     seen: set[str] = set()
-    for item in _checked_require(ctx, items, existing):
+
+    def stored(item: Item) -> dict[str, Any]:
+        command = profile_command(table, user_key(table, key, item.key or ""), item.fields, key)
+        return dict(zip(command[3::2], command[4::2], strict=True))
+
+    for item in _checked_require(ctx, items, existing, rows, stored):
         assert item.key is not None
         if key == "user_id" and existing is not None and item.key not in existing:
             ctx.reject(
@@ -110,8 +142,12 @@ def post_rows(ctx: Context, items: list[Item]) -> None:
     seen: set[str] = set()
     planned = []
     renames = ctx.spec.write.input_renames
-    for item in _checked_require(ctx, items, existing):
-        stored = {renames.get(k, k): v for k, v in item.fields.items()}
+
+    def renamed(item: Item) -> dict[str, Any]:
+        return {renames.get(k, k): v for k, v in item.fields.items()}
+
+    for item in _checked_require(ctx, items, existing, rows, renamed):
+        stored = renamed(item)
         if _skipped(ctx, item, rows, stored):
             seen.add(item.key or "")
             continue

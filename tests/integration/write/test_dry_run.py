@@ -62,8 +62,8 @@ def request_log(tmp: Path, seed: int = 11) -> Iterator[tuple[RunningSandbox, Pat
 
 
 def test_the_issues_example_dry_run_says_what_the_real_run_does(tmp_path: Path) -> None:
-    """users insert (one new, one existing), a new list, a mirror that adds one member, keeps
-    one and removes one."""
+    """users insert (one new, one existing with other values), a new list, a mirror that adds
+    one member, keeps one and removes one."""
     config = {
         "crm": {"object": "users", "mode": "insert"},
         "lists": {"object": "user_lists"},
@@ -76,7 +76,7 @@ def test_the_issues_example_dry_run_says_what_the_real_run_does(tmp_path: Path) 
     records: Records = {
         "crm": [
             {"email": "brand.new@example.com", "first_name": "New"},
-            {"email": "rosa.ivanova.3@example.com", "first_name": "Rosa"},
+            {"email": "rosa.ivanova.3@example.com", "first_name": "Rosalind"},
         ],
         "lists": [{"name": "Never seen before"}],
         "vip": [{"email": "omar.chen.1@example.com"}, {"email": "brand.new@example.com"}],

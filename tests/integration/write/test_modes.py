@@ -139,8 +139,41 @@ def test_every_object_and_mode_read_back_and_twice_changes_nothing(
     assert t["events"].skipped == 9 and t["events"].appended == 0
     assert t["reads"].skipped == 3 and t["do"].skipped == 1
     assert t["vip_add"].created == 0 and t["vip_add"].unchanged == 3
+    # insert: the profile the first run created holds the record's values (what a retried
+    # attempt finds): unchanged; the one that differs from its record is still refused
+    assert (t["crm_insert"].created, t["crm_insert"].unchanged, t["crm_insert"].rejected) == (
+        0,
+        1,
+        1,
+    )
     assert t["lists"].created == 0 and t["newsletter"].deleted == 0
 
     # without skip_unchanged every profile is written again
     third = write(sandbox, {}, {"users": records["users"]}, tmp_path, skip_unchanged=False)
     assert third.streams["users"].updated == 13
+
+
+def test_insert_takes_a_row_that_already_holds_the_record_as_unchanged(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Products in insert mode (POST rows): a rerun, as a retried attempt runs, finds the rows
+    the first run created holding its records, and settles them as unchanged; a record whose
+    product holds other values is refused, and nothing is written over."""
+    config = {"new_products": {"object": "products", "mode": "insert"}}
+    rows = [{"internal_id": f"INS-{i}", "title": f"Inserted {i}", "price": 5 + i} for i in range(3)]
+    first = write(sandbox, config, {"new_products": rows}, tmp_path)
+    assert (first.streams["new_products"].created, first.total("rejected")) == (3, 0)
+    changed = [*rows[:2], {**rows[2], "price": 99}]
+    second = write(sandbox, config, {"new_products": changed}, tmp_path)
+    s = second.streams["new_products"]
+    assert (s.created, s.unchanged, s.rejected) == (0, 2, 1)
+    assert "already exists with other values" in rejects(tmp_path)[-1]["reason"]
+    stored = get(
+        sandbox,
+        Query("products", where=all_of(cond("internal_id", ":", [r["internal_id"] for r in rows]))),
+    )
+    assert sorted((p["internal_id"], p["price"]) for p in stored) == [
+        ("INS-0", 5),
+        ("INS-1", 6),
+        ("INS-2", 7),
+    ]
