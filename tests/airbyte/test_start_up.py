@@ -12,6 +12,7 @@ from pathlib import Path
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 
 from source_personyze import SourcePersonyze
+from tests.fresh_python import run_python
 
 BIN = Path(sys.executable).parent
 
@@ -35,8 +36,7 @@ def test_spec_loads_no_framework() -> None:
         "print(loaded, file=sys.stderr)\n"
         "assert not loaded\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    done = run_python(probe)
     assert json.loads(done.stdout)["type"] == "SPEC"
 
 
@@ -54,10 +54,7 @@ def test_check_reads_without_the_declarative_framework(demo_config: dict[str, ob
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.json"
         config.write_text(json.dumps(demo_config))
-        done = subprocess.run(
-            [sys.executable, "-c", probe, str(config)], capture_output=True, text=True
-        )
-    assert done.returncode == 0, done.stderr
+        done = run_python(probe, str(config))
     loaded = json.loads(done.stderr.strip().splitlines()[-1])
     assert "airbyte_cdk.entrypoint" in loaded
     assert not [m for m in loaded if ".declarative" in m or m.startswith("airbyte_cdk.destin")]
@@ -83,8 +80,7 @@ def test_a_name_of_the_deferred_package_runs_its_init() -> None:
         "assert DeclarativeStream.__name__ == 'DeclarativeStream'\n"
         "assert isinstance(airbyte_cdk.__version__, str)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    run_python(probe)
 
 
 def test_the_http_stream_stand_in_answers_as_the_class_once_it_is_loaded() -> None:
@@ -111,8 +107,7 @@ def test_the_http_stream_stand_in_answers_as_the_class_once_it_is_loaded() -> No
         "assert isinstance(Pages(), a.HttpStream) and issubclass(HttpSubStream, a.HttpStream)\n"
         "assert not issubclass(PersonyzeStream, a.HttpStream)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    run_python(probe)
 
 
 def test_serializers_without_attribute_docs_write_the_same_messages() -> None:
@@ -194,11 +189,5 @@ def test_serializers_without_attribute_docs_write_the_same_messages() -> None:
             "spec": {"connectionSpecification": {"type": "object"}, "supportsIncremental": True},
         },
     ]
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        input="\n".join(json.dumps(m) for m in messages),
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_python(probe, stdin="\n".join(json.dumps(m) for m in messages))
     assert done.stdout.strip() == str(len(messages))

@@ -5,9 +5,8 @@ name when asked."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
+from tests.fresh_python import run_python
 from tests.singer.tapruns import tap_cli
 
 
@@ -22,8 +21,7 @@ def test_about_loads_no_target_sink_or_rest_stream() -> None:
         "    pass\n"
         "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    done = run_python(probe)
     loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert "singer_sdk.tap_base" in loaded
     heavy = {"singer_sdk.target_base", "singer_sdk.sinks", "singer_sdk.streams.rest", "joblib"}
@@ -46,5 +44,4 @@ def test_a_name_of_the_deferred_sdk_runs_its_init() -> None:
         "assert Target.__name__ == 'Target' and RESTStream.__name__ == 'RESTStream'\n"
         "assert 'singer_sdk.target_base' in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    run_python(probe)

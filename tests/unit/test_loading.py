@@ -3,9 +3,9 @@ alone and runs the real ``__init__`` once, the first time one of its own names i
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.fresh_python import run_python
 
 PROBE = """
 import sys
@@ -51,10 +51,7 @@ def make_package(root: Path) -> None:
 
 def test_submodules_import_alone_and_a_name_runs_the_init_once(tmp_path: Path) -> None:
     make_package(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_python(PROBE, str(tmp_path))
     assert done.stdout.strip() == "ok"
 
 
@@ -69,7 +66,4 @@ def test_an_imported_package_is_left_as_it_is(tmp_path: Path) -> None:
         "defer_package_init('not_a_package_anywhere')\n"
         "assert 'not_a_package_anywhere' not in sys.modules\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
+    run_python(probe, str(tmp_path))
