@@ -28,8 +28,8 @@ def _checked_require(
     ctx: Context,
     items: list[Item],
     existing: set[str] | None,
-    rows: dict[str, list[dict[str, Any]]] | None = None,
-    stored: Callable[[Item], dict[str, Any]] | None = None,
+    rows: dict[str, list[dict[str, Any]]],
+    stored: Callable[[Item], dict[str, Any]],
 ) -> list[Item]:
     """Items the mode's ``require`` lets through; the others are rejected. A mode that only
     creates rows settles a record whose row already holds its values (``stored(item)``, as
@@ -60,12 +60,10 @@ def _checked_require(
 
 
 def _holds(
-    rows: dict[str, list[dict[str, Any]]] | None,
-    item: Item,
-    stored: Callable[[Item], dict[str, Any]] | None,
+    rows: dict[str, list[dict[str, Any]]], item: Item, stored: Callable[[Item], dict[str, Any]]
 ) -> bool:
-    found = (rows or {}).get(item.key or "")
-    if not found or stored is None:
+    found = rows.get(item.key or "")
+    if not found:
         return False
     try:
         return is_unchanged(stored(item), found)
