@@ -20,6 +20,8 @@ import importlib
 import importlib.util
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -62,3 +64,31 @@ def defer_package_init(package_name: str) -> None:
     parent, _, child = package_name.rpartition(".")
     if parent and parent in sys.modules:
         setattr(sys.modules[parent], child, package)
+
+
+@contextmanager
+def optional_modules_absent(*names: str) -> Iterator[None]:
+    """Import inside this block as if ``names`` were not installed, for the libraries that
+    import an optional module at their import and carry on without it (``ImportError``).
+
+    Only modules not yet imported are hidden, and only inside the block: anything importing
+    them afterwards gets the real module.
+    """
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
+def import_httpx_without_its_cli() -> None:
+    """Import ``httpx`` without its command-line client: ``httpx/__init__`` imports it (click,
+    rich and pygments: about 50 ms of every connector's start-up here) to expose ``httpx.main``,
+    and defines a ``main`` that says how to install them when it cannot. No connector runs it.
+    A no-op when ``httpx`` is already imported."""
+    with optional_modules_absent("httpx._main"):
+        importlib.import_module("httpx")

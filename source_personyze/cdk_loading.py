@@ -21,6 +21,8 @@ Two costs of ``import airbyte_cdk.<anything>`` have nothing to do with a Python 
   that class which asks the real one once its module is loaded, and answers False before.
   Anything that imports the HTTP streams later gets the real module.
 
+- ``httpx`` is imported without its command-line client (``connectors.loading``).
+
 All are no-ops when the CDK is already imported (tests, or another connector in the process),
 and fall back to the plain import if the libraries' layout ever differs.
 """
@@ -33,7 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
-from connectors.loading import defer_package_init
+from connectors.loading import defer_package_init, import_httpx_without_its_cli
 
 PACKAGE = "airbyte_cdk"
 # serpyco-rs modules that look up attribute docstrings (get_attributes_doc) when they describe
@@ -119,5 +121,6 @@ def abstract_source_without_http_streams() -> None:
 def load_cdk_for_verbs() -> None:
     """What ``source-personyze check|discover|read`` call before importing the CDK."""
     defer_package_init(PACKAGE)
+    import_httpx_without_its_cli()
     protocol_models()
     abstract_source_without_http_streams()

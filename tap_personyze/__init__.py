@@ -2,12 +2,14 @@
 
 singer-sdk's package ``__init__`` files (the SDK's, and its streams') import targets, mappers,
 sinks and REST/GraphQL streams the tap never uses; they run only if something asks for a name
-of those packages (``connectors.loading``), so the tap imports what it uses and starts faster.
+of those packages (``connectors.loading``), so the tap imports what it uses and starts faster;
+``httpx`` is imported without its command-line client.
 """
 
-from connectors.loading import defer_package_init
+from connectors.loading import defer_package_init, import_httpx_without_its_cli
 
 defer_package_init("singer_sdk")
+import_httpx_without_its_cli()
 defer_package_init("singer_sdk.streams")
 
 from tap_personyze.tap import TapPersonyze  # noqa: E402

@@ -67,3 +67,42 @@ def test_an_imported_package_is_left_as_it_is(tmp_path: Path) -> None:
         "assert 'not_a_package_anywhere' not in sys.modules\n"
     )
     run_python(probe, str(tmp_path))
+
+
+def test_hidden_optional_modules_come_back_after_the_block(tmp_path: Path) -> None:
+    """A library importing an optional module in ``try/except ImportError`` carries on without
+    it inside the block; outside, the module imports as usual; one already imported is left."""
+    (tmp_path / "lib.py").write_text(
+        "try:\n    import opt\nexcept ImportError:\n    opt = None\n"
+    )
+    (tmp_path / "opt.py").write_text("VALUE = 7\n")
+    probe = (
+        "import sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import json\n"
+        "from connectors.loading import optional_modules_absent\n"
+        "with optional_modules_absent('opt', 'json'):\n"
+        "    import lib\n"
+        "    import json as again\n"
+        "assert lib.opt is None and 'opt' not in sys.modules and again is json\n"
+        "import opt\n"
+        "assert opt.VALUE == 7\n"
+    )
+    run_python(probe, str(tmp_path))
+
+
+def test_connectors_import_httpx_without_its_command_line_client() -> None:
+    probe = (
+        "import sys\n"
+        "import tap_personyze\n"
+        "from source_personyze.cdk_loading import load_cdk_for_verbs\n"
+        "load_cdk_for_verbs()\n"
+        "import httpx\n"
+        "assert 'httpx._main' not in sys.modules and 'rich' not in sys.modules, "
+        "sorted(m for m in sys.modules if m.startswith(('httpx._main', 'rich')))\n"
+        "client = httpx.Client()\n"  # the library itself is whole
+        "client.close()\n"
+        "import httpx._main\n"  # and its CLI still imports if asked for
+        "assert callable(httpx._main.main)\n"
+    )
+    run_python(probe)
