@@ -32,6 +32,7 @@ from connectors.read.probes import (
     Preread,
     cut_at,
     guided_pages,
+    page_advance,
     preread_items,
     probe_offset,
     probe_query,
@@ -198,7 +199,8 @@ def _plan_rest(
     key = spec.read.key
     assert key is not None
     unique = key in plan.unique
-    offset = probe_offset(plan.page_size, limits.max_offset_plus_limit, unique=unique)
+    advance = page_advance(first, key, plan.page_size, unique=unique)
+    offset = probe_offset(plan.page_size, limits.max_offset_plus_limit, advance=advance)
 
     def probe(start: int, upper: int | None, at: int = offset) -> Query:
         return probe_query(spec.name, prefix, key, start, upper, offset=at, limit=plan.page_size)
@@ -231,7 +233,7 @@ def _plan_rest(
     def step(start: int) -> tuple[list[Cut], int | None]:
         density = last["rows"] / max(1, start - last["start"])
         pages = guided_pages((read_end - start + 1) * density, concurrency, plan.page_size)
-        at = probe_offset(plan.page_size, limits.max_offset_plus_limit, unique=unique, pages=pages)
+        at = probe_offset(plan.page_size, limits.max_offset_plus_limit, advance=advance, pages=pages)
         last.update(start=start, rows=at + plan.page_size)
         page = page_rows(client.get(probe(start, read_end, at)))
         return cut_at(start, read_end, page, key=key, unique=unique, page_size=plan.page_size)

@@ -16,8 +16,10 @@ When one value fills the probe page, its group holds more than a page: it is rea
 equality read (which the paging would send anyway) as a window of its own, so that probe page
 is the only request spent beyond the pages.
 
-So a window costs its pages and no separate probe. On a unique key the probe page starts one
-row earlier, so that the window [S, F] is exactly 19 full pages and even L is complete.
+So a window costs its pages and no separate probe. The probe page starts where the window
+[S, F] is read in whole pages (``probe_offset``): a page moves the scan on by 50 rows on a
+unique key (offset 949: 19 pages), by the rows before its last value on another, as the
+read's first page shows (49 on distinct values: offset 930).
 
 Toward the end of a read the probes land closer (``guided_pages``): a window holds about
 1/concurrency of the rows not yet cut, never under 8 pages, so that the workers finish
@@ -56,14 +58,29 @@ class Group:
 Cut = Window | Preread | Group
 
 
+def page_advance(page: list[Row], key: str, page_size: int, *, unique: bool) -> int:
+    """How many rows one page moves a scan on over keys like those of ``page`` (a full page):
+    all of them on a unique key; otherwise the rows before its last value, since the next page
+    starts again at that value (49 on distinct values, 48 on pairs). A page ending in a group
+    of more than half a page says nothing of the others: one row less than a page then."""
+    if unique:
+        return page_size
+    last = page[-1][key]
+    trailing = next((i for i, row in enumerate(reversed(page)) if row[key] != last), len(page))
+    return len(page) - trailing if trailing <= page_size // 2 else page_size - 1
+
+
 def probe_offset(
-    page_size: int, max_offset_plus_limit: int, *, unique: bool, pages: int | None = None
+    page_size: int, max_offset_plus_limit: int, *, advance: int, pages: int | None = None
 ) -> int:
-    """Where a window's probe page starts, counted in rows from the window's start: after
-    ``pages`` pages (default and most: as far as offset + limit allows)."""
-    most = (max_offset_plus_limit - page_size) // page_size
-    offset = page_size * (most if pages is None else max(1, min(pages, most)))
-    return offset - 1 if unique else offset
+    """Where a window's probe page starts, counted in rows from the window's start, so that
+    the window [start, F] (F: the probe page's first key) is read in ``pages`` pages (default
+    and most: as far as offset + limit allows) of ``advance`` rows each (``page_advance``).
+    A window of exactly ``pages`` such moves ends with a short page, which says the window is
+    done; one row more would cost a page of its own."""
+    advance = max(1, min(advance, page_size))
+    most = max(1, (max_offset_plus_limit - page_size + 1) // advance)
+    return advance * (most if pages is None else max(1, min(pages, most))) - 1
 
 
 def guided_pages(remaining_rows: float, concurrency: int, page_size: int, *, least: int = 8) -> int:

@@ -148,3 +148,30 @@ def test_full_refresh_streams_cost_one_request_per_page(
     expected = {name: rows_in(sb, name) // PAGE + 1 for name in FULL_REFRESH}
     assert dict(per_stream) == expected
     assert all("/limit/0," in p and "/column/" not in p for p in paths(log, before))
+
+
+def test_a_concurrent_read_sends_the_requests_of_a_sequential_one(tmp_path: Path) -> None:
+    """8 in flight cut the rows into windows by probe pages (connectors.read.probes); on a key
+    with distinct values each window is read in whole pages, so the read costs what one
+    sequential keyset read costs, plus the probe for the end of the range (7 more for 6,000
+    users when a window held one row more than its pages could take)."""
+    from connectors.api.client import PersonyzeClient
+    from connectors.read import read_records
+    from connectors.settings import ConnectionSettings
+
+    log = tmp_path / "requests.log"
+    users = SPECS.object("users")
+    args = ("--request-log", str(log), "--rows", "users=6000")
+    with running_sandbox("demo", seed=43, extra_args=args) as sb:
+        sent, read = {}, {}
+        for concurrency in (1, 8):
+            before = lines(log)
+            settings = ConnectionSettings.from_config(
+                {"api_key": sb.api_key, "base_url": sb.base_url, "max_concurrency": concurrency}
+            )
+            with PersonyzeClient(settings) as client:
+                items = read_records(client, users, concurrency=concurrency)
+                read[concurrency] = sorted(r["user_id"] for r in items if isinstance(r, dict))
+            sent[concurrency] = lines(log) - before
+        assert read[8] == read[1] and len(read[1]) == rows_in(sb, "users") == 6000
+    assert sent[8] <= sent[1] + 1, sent

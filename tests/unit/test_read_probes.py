@@ -18,6 +18,7 @@ from connectors.read.probes import (
     cut_at,
     guided_pages,
     preread_items,
+    page_advance,
     probe_offset,
 )
 
@@ -36,7 +37,8 @@ def chain(
     first = True
     sizes = itertools.cycle(pages or [None])  # type: ignore[list-item]
     while start is not None:
-        offset = probe_offset(PAGE, 1000, unique=unique, pages=next(sizes))
+        advance = PAGE if unique else PAGE - 1
+        offset = probe_offset(PAGE, 1000, advance=advance, pages=next(sizes))
         after = [r for r in rows if r["k"] >= start and (first or r["k"] <= end)]
         page = after[offset : offset + PAGE]
         made, start = cut_at(start, end, page, key="k", unique=unique, page_size=PAGE)
@@ -104,12 +106,44 @@ def test_a_preread_ends_with_a_checkpoint_on_its_rows_at_its_end() -> None:
 
 
 def test_a_probe_lands_after_whole_pages_and_within_reach() -> None:
-    assert probe_offset(PAGE, 1000, unique=False) == 950
-    assert probe_offset(PAGE, 1000, unique=True) == 949
-    assert probe_offset(PAGE, 1000, unique=False, pages=8) == 400
-    assert probe_offset(PAGE, 1000, unique=True, pages=8) == 399
-    assert probe_offset(PAGE, 1000, unique=False, pages=40) == 950  # offset + limit <= 1000
-    assert probe_offset(PAGE, 1000, unique=False, pages=0) == 50
+    assert probe_offset(PAGE, 1000, advance=49) == 930  # 19 pages of 49, the last one short
+    assert probe_offset(PAGE, 1000, advance=50) == 949
+    assert probe_offset(PAGE, 1000, advance=48) == 911
+    assert probe_offset(PAGE, 1000, advance=49, pages=8) == 391
+    assert probe_offset(PAGE, 1000, advance=50, pages=8) == 399
+    assert probe_offset(PAGE, 1000, advance=49, pages=40) == 930  # offset + limit <= 1000
+    assert probe_offset(PAGE, 1000, advance=50, pages=40) == 949
+    assert probe_offset(PAGE, 1000, advance=49, pages=0) == 48
+
+
+def test_a_page_moves_on_by_the_rows_before_its_last_value() -> None:
+    def page(keys: list[int]) -> list[dict[str, int]]:
+        return [{"k": k} for k in keys]
+
+    assert page_advance(page(list(range(50))), "k", PAGE, unique=True) == 50
+    assert page_advance(page(list(range(50))), "k", PAGE, unique=False) == 49
+    assert page_advance(page([k // 2 for k in range(50)]), "k", PAGE, unique=False) == 48
+    assert page_advance(page([k // 2 for k in range(1, 51)]), "k", PAGE, unique=False) == 49
+    # a page ending in a large group says nothing of the pages after it
+    assert page_advance(page([*range(10), *[99] * 40]), "k", PAGE, unique=False) == 49
+
+
+def test_windows_of_distinct_keys_are_read_in_whole_pages() -> None:
+    """The scan of a window cut by a probe page at ``probe_offset`` takes ``pages`` requests:
+    no page is spent on one last row."""
+    from connectors.read.keyset import Bound, ScanPlan, scan
+    from tests.unit.test_read_windows import FakeApi
+
+    keys = list(range(0, 30_000, 3))  # distinct, on a key that is not unique by spec
+    rows = [{"id": i, "k": k} for i, k in enumerate(keys)]
+    plan = ScanPlan("o", tie_breaker="id", page_size=PAGE, group_cap=1000)
+    for pages in (8, 13, 19):
+        offset = probe_offset(PAGE, 1000, advance=PAGE - 1, pages=pages)
+        end = keys[offset]  # F: the first key of the probe page, the window's last
+        client = FakeApi(rows)
+        got = [i for i in scan(client, plan, (), "k", Bound(0, True), end) if isinstance(i, dict)]
+        assert [r["k"] for r in got] == keys[: offset + 1]
+        assert client.requests == pages
 
 
 def test_guided_windows_shrink_with_the_rows_left_and_never_below_the_floor() -> None:
