@@ -233,7 +233,9 @@ def _plan_rest(
     def step(start: int) -> tuple[list[Cut], int | None]:
         density = last["rows"] / max(1, start - last["start"])
         pages = guided_pages((read_end - start + 1) * density, concurrency, plan.page_size)
-        at = probe_offset(plan.page_size, limits.max_offset_plus_limit, advance=advance, pages=pages)
+        at = probe_offset(
+            plan.page_size, limits.max_offset_plus_limit, advance=advance, pages=pages
+        )
         last.update(start=start, rows=at + plan.page_size)
         page = page_rows(client.get(probe(start, read_end, at)))
         return cut_at(start, read_end, page, key=key, unique=unique, page_size=plan.page_size)

@@ -72,9 +72,7 @@ def test_an_imported_package_is_left_as_it_is(tmp_path: Path) -> None:
 def test_hidden_optional_modules_come_back_after_the_block(tmp_path: Path) -> None:
     """A library importing an optional module in ``try/except ImportError`` carries on without
     it inside the block; outside, the module imports as usual; one already imported is left."""
-    (tmp_path / "lib.py").write_text(
-        "try:\n    import opt\nexcept ImportError:\n    opt = None\n"
-    )
+    (tmp_path / "lib.py").write_text("try:\n    import opt\nexcept ImportError:\n    opt = None\n")
     (tmp_path / "opt.py").write_text("VALUE = 7\n")
     probe = (
         "import sys\n"

@@ -17,8 +17,8 @@ from connectors.read.probes import (
     Preread,
     cut_at,
     guided_pages,
-    preread_items,
     page_advance,
+    preread_items,
     probe_offset,
 )
 
