@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from connectors.api.client import PersonyzeClient
+from connectors.read import read_records
+from connectors.settings import ConnectionSettings
 from connectors.spec import default_specs
 from personyze_sandbox.process import RunningSandbox, running_sandbox
 from tap_personyze import TapPersonyze
@@ -155,10 +158,6 @@ def test_a_concurrent_read_sends_the_requests_of_a_sequential_one(tmp_path: Path
     with distinct values each window is read in whole pages, so the read costs what one
     sequential keyset read costs, plus the probe for the end of the range (7 more for 6,000
     users when a window held one row more than its pages could take)."""
-    from connectors.api.client import PersonyzeClient
-    from connectors.read import read_records
-    from connectors.settings import ConnectionSettings
-
     log = tmp_path / "requests.log"
     users = SPECS.object("users")
     args = ("--request-log", str(log), "--rows", "users=6000")

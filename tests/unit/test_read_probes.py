@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from connectors.read import Checkpoint
+from connectors.read.keyset import Bound, ScanPlan, scan
 from connectors.read.probes import (
     Cut,
     Group,
@@ -21,6 +22,7 @@ from connectors.read.probes import (
     preread_items,
     probe_offset,
 )
+from tests.unit.test_read_windows import FakeApi
 
 PAGE = 50
 
@@ -131,9 +133,6 @@ def test_a_page_moves_on_by_the_rows_before_its_last_value() -> None:
 def test_windows_of_distinct_keys_are_read_in_whole_pages() -> None:
     """The scan of a window cut by a probe page at ``probe_offset`` takes ``pages`` requests:
     no page is spent on one last row."""
-    from connectors.read.keyset import Bound, ScanPlan, scan
-    from tests.unit.test_read_windows import FakeApi
-
     keys = list(range(0, 30_000, 3))  # distinct, on a key that is not unique by spec
     rows = [{"id": i, "k": k} for i, k in enumerate(keys)]
     plan = ScanPlan("o", tie_breaker="id", page_size=PAGE, group_cap=1000)
