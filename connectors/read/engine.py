@@ -30,12 +30,14 @@ from connectors.read.probes import (
     Cut,
     Group,
     Preread,
-    cut_at,
+    cut_fan,
+    fan_offsets,
     guided_pages,
     page_advance,
     preread_items,
     probe_offset,
     probe_query,
+    ramp_pages,
 )
 from connectors.read.windows import ProbeChain, WindowSource, run_windows
 from connectors.spec.loader import Specs, default_specs
@@ -200,10 +202,43 @@ def _plan_rest(
     assert key is not None
     unique = key in plan.unique
     advance = page_advance(first, key, plan.page_size, unique=unique)
-    offset = probe_offset(plan.page_size, limits.max_offset_plus_limit, advance=advance)
+    # the pages of a window cut by a probe as far as it reaches
+    most_pages = (
+        probe_offset(plan.page_size, limits.max_offset_plus_limit, advance=advance) + 1
+    ) // advance
 
-    def probe(start: int, upper: int | None, at: int = offset) -> Query:
+    def probe(start: int, upper: int | None, at: int) -> Query:
         return probe_query(spec.name, prefix, key, start, upper, offset=at, limit=plan.page_size)
+
+    # Probes sent blind at short offsets land inside long groups of tied keys and cut nothing
+    # there: the ramp fans out only while no probe page is one value.
+    ramp = {"on": advance >= plan.page_size - 2}
+
+    def fan(rows_cut: int, most: int, pages: int, first_pages: int = 1) -> list[int]:
+        """Offsets of the next round's probe pages (``ramp_pages``, ``fan_offsets``)."""
+        if not ramp["on"]:
+            return [
+                probe_offset(
+                    plan.page_size, limits.max_offset_plus_limit, advance=advance, pages=pages
+                )
+            ]
+        sizes = ramp_pages(
+            rows_cut,
+            most,
+            advance=advance,
+            page_size=plan.page_size,
+            max_offset_plus_limit=limits.max_offset_plus_limit,
+            pages=pages,
+        )
+        ramp["on"] = len(sizes) > 1
+        sizes[0] = max(sizes[0], first_pages)
+        return fan_offsets(
+            sizes,
+            advance=advance,
+            page_size=plan.page_size,
+            max_offset_plus_limit=limits.max_offset_plus_limit,
+            unique=unique,
+        )
 
     queries: dict[str, Query] = {}
     if end is None:
@@ -215,34 +250,46 @@ def _plan_rest(
             offset=0,
             limit=1,
         )
-    if concurrency > 1:
-        queries["window"] = probe(low, end)
+    # The first round shares the requests in flight with the end probe; its first window
+    # holds the first page (a page moves a scan on by fewer rows than it holds on ties).
+    first_round = (
+        fan(len(first), concurrency - len(queries), most_pages, 1 if unique else 2)
+        if concurrency > 1
+        else []
+    )
+    for i, at in enumerate(first_round):
+        queries[f"window{i}"] = probe(low, end, at)
     answers = _get_all(client, queries)
     page_end = int(first[-1][key])
     if "end" in queries:  # no row found: they went away since the page; the page ends it
         found = _key_of(answers["end"], key)
         end = max(found, page_end) if found is not None else page_end
-    if "window" not in queries or end is None:
+    if not first_round or end is None:
         return None, end
     read_end = end
 
-    # Rows per key value, from the last window cut: the rows left to cut are estimated from
-    # it, and windows shrink toward the end so that the workers finish together.
-    last = {"start": low, "rows": offset + plan.page_size}
+    # Rows per key value, from the last round: the rows left to cut are estimated from it,
+    # and windows shrink toward the end so that the workers finish together.
+    last = {"start": low, "rows": first_round[-1] + plan.page_size}
+    cut_rows = [len(first) + last["rows"]]
 
     def step(start: int) -> tuple[list[Cut], int | None]:
         density = last["rows"] / max(1, start - last["start"])
         pages = guided_pages((read_end - start + 1) * density, concurrency, plan.page_size)
-        at = probe_offset(
-            plan.page_size, limits.max_offset_plus_limit, advance=advance, pages=pages
+        offsets = fan(cut_rows[0], concurrency, min(pages, most_pages))
+        last.update(start=start, rows=offsets[-1] + plan.page_size)
+        cut_rows[0] += last["rows"]
+        found = _get_all(
+            client, {str(i): probe(start, read_end, at) for i, at in enumerate(offsets)}
         )
-        last.update(start=start, rows=at + plan.page_size)
-        page = page_rows(client.get(probe(start, read_end, at)))
-        return cut_at(start, read_end, page, key=key, unique=unique, page_size=plan.page_size)
+        return cuts_of(start, [page_rows(found[str(i)]) for i in range(len(offsets))])
 
-    cuts, after = cut_at(
-        low, end, page_rows(answers["window"]), key=key, unique=unique, page_size=plan.page_size
-    )
+    def cuts_of(start: int, pages: list[list[Row]]) -> tuple[list[Cut], int | None]:
+        if any(len(p) == plan.page_size and p[0][key] == p[-1][key] for p in pages):
+            ramp["on"] = False
+        return cut_fan(start, read_end, pages, key=key, unique=unique, page_size=plan.page_size)
+
+    cuts, after = cuts_of(low, [page_rows(answers[f"window{i}"]) for i in range(len(first_round))])
     return ProbeChain(cuts, after, step, ahead=4 * concurrency), end
 
 

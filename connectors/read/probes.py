@@ -91,6 +91,57 @@ def guided_pages(remaining_rows: float, concurrency: int, page_size: int, *, lea
     return max(least, int(remaining_rows / concurrency / page_size) + 1)
 
 
+def ramp_pages(
+    rows_cut: int,
+    concurrency: int,
+    *,
+    advance: int,
+    page_size: int,
+    max_offset_plus_limit: int,
+    pages: int,
+) -> list[int]:
+    """The pages of each window the next probe round cuts, one probe per window, sent together
+    from one start. A probe reaches only ``max_offset_plus_limit`` rows past the start, so one
+    window per round would start the workers one round trip apart (all 8 busy after about 9
+    round trips). While few rows are cut, the round cuts several windows of about
+    1/``concurrency`` of the rows cut so far each (a window this small is done before the
+    workers run out of windows, since the windows grow with every round), as many as one reach
+    holds, at most ``concurrency``; past the ramp, one window of ``pages``."""
+    advance = max(1, min(advance, page_size))
+    size = max(1, -(-rows_cut // (concurrency * advance)))
+    count = min(concurrency, max_offset_plus_limit // (size * advance + page_size))
+    if count <= 1 or size >= pages:
+        return [pages]
+    # the windows share the whole reach
+    size = max(size, (max_offset_plus_limit // count - page_size) // advance)
+    return [min(size, pages)] * count
+
+
+def fan_offsets(
+    pages: list[int],
+    *,
+    advance: int,
+    page_size: int,
+    max_offset_plus_limit: int,
+    unique: bool,
+) -> list[int]:
+    """Offsets from one start of the probe pages that cut consecutive windows of ``pages[i]``
+    pages each (``probe_offset`` for the first; each next window starts where the page before
+    it ends: past its last row on a unique key, at its last value otherwise). Windows past what
+    a probe can reach are left out; the first is always there."""
+    advance = max(1, min(advance, page_size))
+    offsets: list[int] = []
+    begin = 0
+    for count in pages:
+        offset = begin + advance * max(1, count) - 1
+        if offsets and offset + page_size > max_offset_plus_limit:
+            break
+        offsets.append(offset)
+        begin = offset + page_size - (0 if unique else 1)
+    offsets[0] = min(offsets[0], probe_offset(page_size, max_offset_plus_limit, advance=advance))
+    return offsets
+
+
 def probe_query(
     name: str,
     prefix: tuple[Condition, ...],
@@ -113,13 +164,15 @@ def cut_at(
 ) -> tuple[list[Cut], int | None]:
     """The cuts a probe page from ``start`` makes of ``[start, end]``, and where the next
     probe starts (None: the range is covered). ``page`` may hold rows past ``end`` (the
-    first probe goes out before the end is known); they are not part of the read."""
+    first probe goes out before the end is known); they are not part of the read. It may
+    begin before ``start`` (a probe sent from an earlier start, ``cut_fan``) as long as some
+    of its rows do not: only those count."""
     full = len(page) == page_size
-    rows = [r for r in page if int(r[key]) <= end]
+    rows = [r for r in page if start <= int(r[key]) <= end]
     if not rows:  # every row of [start, end] lies before the probe page
         return [(start, end)], None
     first, last = int(rows[0][key]), int(rows[-1][key])
-    if not full or len(rows) < len(page):
+    if not full or int(page[-1][key]) > end:
         # The page holds every row of [start, end] from its first one on.
         return _split(start, first, end, rows, key, unique), None
     if first == last and not unique:
@@ -131,6 +184,26 @@ def cut_at(
     inside = [r for r in rows if int(r[key]) <= high]
     cuts = _split(start, first, high, inside, key, unique)
     return cuts, (high + 1 if high < end else None)
+
+
+def cut_fan(
+    start: int, end: int, pages: list[list[Row]], *, key: str, unique: bool, page_size: int
+) -> tuple[list[Cut], int | None]:
+    """The cuts of probe pages sent together from ``start`` at increasing offsets
+    (``fan_offsets``), and where the next probe starts: each page cuts from where the one
+    before left off (``cut_at``), with its rows from there on. A full page whose every row
+    lies before that point (inside a group longer than the gap between two offsets) cuts
+    nothing."""
+    cuts: list[Cut] = []
+    after: int | None = start
+    for page in pages:
+        if after is None:
+            break
+        if len(page) == page_size and int(page[-1][key]) < after:
+            continue
+        made, after = cut_at(after, end, page, key=key, unique=unique, page_size=page_size)
+        cuts.extend(made)
+    return cuts, after
 
 
 def _split(start: int, first: int, high: int, rows: list[Row], key: str, unique: bool) -> list[Cut]:

@@ -29,6 +29,10 @@ Window = tuple[int, int]
 # A worker hands items over in batches to keep queue traffic low.
 BATCH = 50
 _POLL_SECONDS = 0.05
+# While windows are still being cut, the consumer waiting on one window looks for new ones this
+# often: a window cut by a probe would otherwise wait for the next item of the window being
+# drained, up to a round trip, before a worker gets it.
+_CUT_POLL_SECONDS = 0.005
 # A worker whose answer has arrived waits for the GIL while the consumer turns rows into
 # messages, up to the switch interval each time (5 ms by default): at 8 in flight and 50 ms
 # that made every request about 6 ms longer. Handing over sooner costs the consumer little.
@@ -227,7 +231,9 @@ def run_windows(
                     failed = True
                     raise errors[0]
                 try:
-                    message = channel.queue.get(timeout=_POLL_SECONDS)
+                    message = channel.queue.get(
+                        timeout=_POLL_SECONDS if exhausted else _CUT_POLL_SECONDS
+                    )
                 except queue.Empty:
                     top_up()
                     continue

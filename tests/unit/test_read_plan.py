@@ -4,10 +4,13 @@ an in-memory API that enforces Personyze's row caps (tests/unit/test_read_window
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
+from typing import Any
 
 import pytest
 
+from connectors.api.query import Query
 from connectors.read import Checkpoint
 from connectors.read.digest import row_digest
 from tests.unit.test_read_windows import FakeApi, as_multiset, make_spec, read, rows_of
@@ -97,8 +100,9 @@ def test_concurrent_windows_cost_what_a_sequential_read_does(key: str, times: li
     # Probe pages are records too (connectors.read.probes): the windows cost their pages, and
     # a window's last page may be short, so a few more requests, not one probe per window.
     # Windows shrink toward the end (guided, never below 8 pages), which adds short pages on a
-    # read this small: at most 4%.
-    assert concurrent.requests <= sequential.requests * 1.04 + 2, (
+    # read this small: at most 4%. The ramp's first round of probes may land inside long
+    # groups of tied keys and cut nothing there: at most one request each, once per read.
+    assert concurrent.requests <= sequential.requests * 1.04 + 2 + 7, (
         sequential.requests,
         concurrent.requests,
     )
@@ -123,9 +127,59 @@ def test_windows_shrink_toward_the_end_so_the_workers_finish_together() -> None:
     api = ProbeLog(data)
     got = rows_of(list(read(api, make_spec(key="id"), concurrency=8)))
     assert as_multiset(got) == as_multiset(data)
-    # Far from the end a probe lands as far as it can (19 pages), near it windows hold about
-    # an eighth of the rows left, down to 8 pages.
-    assert api.offsets[:5] == [949] * 5
-    assert api.offsets[-1] == 8 * 50 - 1
-    assert sorted(api.offsets, reverse=True) == api.offsets
-    assert len(set(api.offsets)) > 5
+    # Past the ramp (several probes per round, ``ramp_pages``) and far from the end a probe
+    # lands as far as it can (19 pages), near it windows hold about an eighth of the rows
+    # left, down to 8 pages.
+    after_ramp = api.offsets[api.offsets.index(949) :]
+    assert 949 not in api.offsets[: api.offsets.index(949)]
+    assert after_ramp[:5] == [949] * 5
+    assert after_ramp[-1] == 8 * 50 - 1
+    assert sorted(after_ramp, reverse=True) == after_ramp
+    assert len(set(after_ramp)) > 5
+
+
+class InFlight(FakeApi):
+    """A FakeApi whose answers take ``seconds``; remembers when each request was in flight."""
+
+    def __init__(self, data: list[dict[str, object]], seconds: float) -> None:
+        super().__init__(data)
+        self.seconds = seconds
+        self.spans: list[tuple[float, float]] = []
+
+    def get(self, q: Query) -> Any:
+        began = time.monotonic()
+        try:
+            time.sleep(self.seconds)
+            return super().get(q)
+        finally:
+            with self.lock:
+                self.spans.append((began, time.monotonic()))
+
+    def mean_in_flight(self, start: float, end: float) -> float:
+        """Requests in flight between ``start`` and ``end``, on average."""
+        busy = sum(max(0.0, min(b, end) - max(a, start)) for a, b in self.spans)
+        return busy / (end - start)
+
+
+@pytest.mark.parametrize(
+    ("key", "times"),
+    [("t", [t // 2 for t in range(8_000)]), ("id", list(range(8_000)))],
+    ids=["pairs", "unique"],
+)
+def test_a_concurrent_read_has_every_slot_busy_from_its_second_round_trip(
+    key: str, times: list[int]
+) -> None:
+    """One probe reaches only 1,000 rows, so a chain of one probe per round trip started the
+    workers one round trip apart (8 busy after about 9 round trips, 40 requests). The first
+    rounds send several probes at once and cut small windows that grow each round: after the
+    first page, the next 8 requests leave together."""
+    data = rows(times)
+    api = InFlight(data, seconds=0.05)
+    got = rows_of(list(read(api, make_spec(key=key), concurrency=8)))
+    assert as_multiset(got) == as_multiset(data)
+    spans = sorted(api.spans)
+    first_page = spans[0][1]  # a read of one page costs one request: it goes alone
+    assert all(a >= first_page for a, _ in spans[1:])
+    # the 8 round trips after the first page: the old chain averaged about 4 in flight
+    ramp = api.mean_in_flight(first_page, first_page + 8 * api.seconds)
+    assert ramp >= 6.5, ramp

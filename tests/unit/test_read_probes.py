@@ -17,10 +17,13 @@ from connectors.read.probes import (
     Group,
     Preread,
     cut_at,
+    cut_fan,
+    fan_offsets,
     guided_pages,
     page_advance,
     preread_items,
     probe_offset,
+    ramp_pages,
 )
 from tests.unit.test_read_windows import FakeApi
 
@@ -44,6 +47,31 @@ def chain(
         after = [r for r in rows if r["k"] >= start and (first or r["k"] <= end)]
         page = after[offset : offset + PAGE]
         made, start = cut_at(start, end, page, key="k", unique=unique, page_size=PAGE)
+        assert start is None or start > low
+        cuts += made
+        first = False
+    return cuts
+
+
+def fan_chain(
+    keys: list[int], low: int, end: int, *, unique: bool, rounds: list[list[int]]
+) -> list[Cut]:
+    """Like ``chain``, each round sending several probe pages at once from one start, at the
+    offsets of windows of ``rounds[n]`` pages (cycled)."""
+    rows = [{"id": i, "k": k} for i, k in enumerate(sorted(keys))]
+    cuts: list[Cut] = []
+    start: int | None = low
+    first = True
+    sizes = itertools.cycle(rounds)
+    while start is not None:
+        advance = PAGE if unique else PAGE - 1
+        offsets = fan_offsets(
+            next(sizes), advance=advance, page_size=PAGE, max_offset_plus_limit=1000, unique=unique
+        )
+        assert all(at + PAGE <= 1000 for at in offsets)
+        after = [r for r in rows if r["k"] >= start and (first or r["k"] <= end)]
+        pages = [after[at : at + PAGE] for at in offsets]
+        made, start = cut_fan(start, end, pages, key="k", unique=unique, page_size=PAGE)
         assert start is None or start > low
         cuts += made
         first = False
@@ -91,6 +119,70 @@ def test_cuts_cover_the_range_once_and_prereads_hold_every_row_of_theirs(
             assert keys.count(cut.value) >= PAGE  # a page from it would hold nothing else
     if unique and pages is None:  # the probe pages are read, not thrown away: 49 of each 999
         assert sum(len(c.rows) for c in cuts if isinstance(c, Preread)) >= len(keys) // 25
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("unique", [False, True])
+@pytest.mark.parametrize(
+    "rounds", [[[1] * 8], [[2, 1, 1], [3, 3], [1, 5, 1, 1]], [[9, 9], [19]]], ids=str
+)
+def test_probes_sent_together_cut_the_range_once_whatever_the_ties(
+    seed: int, unique: bool, rounds: list[list[int]]
+) -> None:
+    """Probe pages sent at once from one start land inside each other's groups on tied keys
+    (``key_sets``: groups of up to 900 rows): every row is still in exactly one cut."""
+    keys = list(range(0, 24_000, 3)) if unique else key_sets(seed)
+    end = sorted(keys)[-30 * (seed + 1)]
+    cuts = fan_chain(keys, 0, end, unique=unique, rounds=rounds)
+    spans = [bounds(c) for c in cuts]
+    assert spans[0][0] == 0 and spans[-1][1] == end
+    assert all(lo <= hi for lo, hi in spans)
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(spans))
+    for cut in cuts:
+        if isinstance(cut, Preread):
+            assert Counter(r["k"] for r in cut.rows) == Counter(
+                k for k in keys if cut.low <= k <= cut.high
+            )
+    if unique:  # windows of whole pages, each probe page read as records
+        windows = [c for c in cuts if isinstance(c, tuple)]
+        held = [sum(1 for k in keys if lo <= k <= hi) for lo, hi in windows[:-1]]
+        assert all(n % PAGE == 0 for n in held), held
+        assert sum(len(c.rows) for c in cuts if isinstance(c, Preread)) >= len(keys) // 25
+
+
+def test_the_ramp_cuts_windows_that_grow_with_the_rows_cut() -> None:
+    def sizes(rows_cut: int, concurrency: int = 8) -> list[int]:
+        return ramp_pages(
+            rows_cut, concurrency, advance=49, page_size=PAGE, max_offset_plus_limit=1000, pages=19
+        )
+
+    first = sizes(50, 7)
+    assert len(first) == 7 and all(s >= 1 for s in first)  # the end probe takes the 8th slot
+    rounds = [first]
+    cut = 50 + sum(s * 49 + PAGE for s in first)
+    while len(rounds[-1]) > 1:
+        rounds.append(sizes(cut))
+        cut += sum(s * 49 + PAGE for s in rounds[-1])
+    assert len(rounds) <= 6 and rounds[-1] == [19]
+    assert [min(r) for r in rounds] == sorted(min(r) for r in rounds)
+    assert [len(r) for r in rounds] == sorted((len(r) for r in rounds), reverse=True)
+    assert sizes(100_000) == [19]
+    assert (
+        ramp_pages(50, 8, advance=49, page_size=PAGE, max_offset_plus_limit=1000, pages=8)[0] <= 8
+    )  # never past the pages asked for at the end of a read
+
+
+def test_probes_sent_together_reach_no_further_than_one_probe() -> None:
+    for unique, advance in ((True, 50), (False, 49)):
+        for sizes in ([1] * 8, [3] * 5, [5, 5, 5], [19], [30]):
+            offsets = fan_offsets(
+                sizes, advance=advance, page_size=PAGE, max_offset_plus_limit=1000, unique=unique
+            )
+            assert offsets[0] == probe_offset(PAGE, 1000, advance=advance, pages=sizes[0])
+            assert offsets == sorted(offsets) and offsets[-1] + PAGE <= 1000
+            gaps = [b - a for a, b in itertools.pairwise(offsets)]
+            step = 0 if unique else 1
+            assert gaps == [advance * n + PAGE - step - 1 for n in sizes[1 : len(offsets)]]
 
 
 def test_a_unique_keys_window_is_exactly_19_full_pages() -> None:
