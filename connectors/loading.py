@@ -16,6 +16,8 @@ or another connector in the process), or when it is not a package found on the p
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import importlib.util
 import sys
@@ -92,3 +94,14 @@ def import_httpx_without_its_cli() -> None:
     A no-op when ``httpx`` is already imported."""
     with optional_modules_absent("httpx._main"):
         importlib.import_module("httpx")
+
+
+def exit_without_collecting() -> None:
+    """Leave the objects alive at exit to the process's end instead of the cyclic garbage
+    collector (``gc.freeze`` when the interpreter shuts down): it walks every object several
+    times while modules are torn down, which took 0.2 s of every run of a connector that had
+    imported the Airbyte CDK (0.02 s frozen). Exit handlers still run, standard streams are
+    still flushed, and objects still go away with their last reference; only objects in
+    reference cycles, which Python never promises to finalise at exit, are left as they are.
+    For console entry points only."""
+    atexit.register(gc.freeze)

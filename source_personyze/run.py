@@ -12,6 +12,9 @@ import sys
 
 
 def run() -> None:
+    from connectors.loading import exit_without_collecting
+
+    exit_without_collecting()
     args = sys.argv[1:]
     if args == ["spec"]:
         # The specification is a constant of the specs: printed without loading the Airbyte

@@ -3,10 +3,17 @@
 singer-sdk's package ``__init__`` files (the SDK's, and its streams') import targets, mappers,
 sinks and REST/GraphQL streams the tap never uses; they run only if something asks for a name
 of those packages (``connectors.loading``), so the tap imports what it uses and starts faster;
-``httpx`` is imported without its command-line client.
+``httpx`` is imported without its command-line client, and the process exits without a last
+round of garbage collection (``connectors.loading.exit_without_collecting``).
 """
 
-from connectors.loading import defer_package_init, import_httpx_without_its_cli
+from connectors.loading import (
+    defer_package_init,
+    exit_without_collecting,
+    import_httpx_without_its_cli,
+)
+
+exit_without_collecting()
 
 defer_package_init("singer_sdk")
 import_httpx_without_its_cli()

@@ -34,6 +34,7 @@ from singer_sdk.helpers.capabilities import (
 
 from connectors.api.errors import PersonyzeError
 from connectors.api.redact import RedactingFilter, redact
+from connectors.loading import exit_without_collecting
 from connectors.settings import SettingsError
 from connectors.settings.schema import secret_values
 from connectors.spec.loader import default_specs
@@ -50,6 +51,8 @@ from target_personyze.singer_writer import SingerWriter
 from target_personyze.sink import PersonyzeSink
 
 SPECS = default_specs()
+# The module of the console script `target-personyze` (TargetPersonyze.cli).
+exit_without_collecting()
 # httpx logs every request at INFO: thousands of lines per run. The core client logs retries.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 # Failures a user can act on: reported as one message, without a traceback.
