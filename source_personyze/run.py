@@ -26,6 +26,15 @@ def run() -> None:
 
         sys.stdout.write(orjson.dumps(spec_message(default_specs())).decode() + "\n")
         return
+    from source_personyze import head_start
+
+    if args[:1] == ["read"]:
+        # the first stream's first requests go out while the CDK imports
+        from connectors.loading import import_httpx_without_its_cli
+        from connectors.spec import default_specs
+
+        import_httpx_without_its_cli()
+        head_start.begin(args, default_specs())
     from source_personyze.cdk_loading import load_cdk_for_verbs
 
     load_cdk_for_verbs()
@@ -44,6 +53,8 @@ def run() -> None:
         for line in user_error_lines(exc):
             print(line, flush=True)
         sys.exit(1)
+    finally:
+        head_start.drop()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from connectors.read.streams import StreamDefinition
 from connectors.read.sync import ReadOptions, StateUpdate, bookmark_of, read_stream
 from connectors.settings import ConnectionSettings
 from connectors.spec import Specs
+from source_personyze import head_start
 from source_personyze.messages import StateError, traced
 
 
@@ -41,6 +42,7 @@ class Connection:
         self.specs = specs
         self.options = ReadOptions.from_settings(settings)
         self._client: PersonyzeClient | None = None
+        self._others: list[PersonyzeClient] = []
 
     @property
     def client(self) -> PersonyzeClient:
@@ -48,7 +50,16 @@ class Connection:
             self._client = PersonyzeClient(self.settings)
         return self._client
 
+    def adopt(self, client: PersonyzeClient) -> None:
+        """Use ``client`` (a head start's, on the same settings) for the rest of the sync."""
+        if self._client is None:
+            self._client = client
+        elif client is not self._client:  # still reading: closed with the sync
+            self._others.append(client)
+
     def close(self) -> None:
+        while self._others:
+            self._others.pop().close()
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -148,6 +159,11 @@ class PersonyzeStream(Stream):
         except ValueError as exc:
             raise traced(StateError(str(exc))) from exc
         try:
+            started = head_start.take(self.name, state, connection.settings)
+            if started is not None:
+                connection.adopt(started.client)
+                yield from started.take()
+                return
             yield from read_stream(
                 connection.client, connection.specs, self.definition, state, connection.options
             )

@@ -13,7 +13,7 @@ from typing import Any
 from airbyte_cdk.models import AirbyteMessageSerializer
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_personyze import SourcePersonyze
+from source_personyze import SourcePersonyze, head_start
 from source_personyze.entrypoint import Entrypoint
 
 Message = dict[str, Any]
@@ -73,7 +73,9 @@ def run(
     state: Iterable[Message] | None = None,
 ) -> Output:
     """One run of ``source-personyze <verb>``; an uncaught error becomes its trace message, as
-    the CDK's exception hook prints it."""
+    the CDK's exception hook prints it. A ``read`` starts its first stream ahead of the CDK as
+    the console script does (``source_personyze.head_start``), so every read of these tests
+    goes through the take-over."""
     with tempfile.TemporaryDirectory(prefix="source-personyze-run-") as tmp:
         args = [verb]
         for flag, value in (("--config", config), ("--catalog", catalog), ("--state", state)):
@@ -81,9 +83,12 @@ def run(
                 path = Path(tmp) / f"{flag[2:]}.json"
                 path.write_text(json.dumps(list(value) if flag == "--state" else value))
                 args += [flag, str(path)]
-        entrypoint = Entrypoint(SourcePersonyze())
+        source = SourcePersonyze()
+        entrypoint = Entrypoint(source)
         messages: list[Message] = []
         raised = False
+        if verb == "read":
+            head_start.begin(args, source.specs)
         try:
             for line in entrypoint.run(entrypoint.parse_args(args)):
                 messages.append(json.loads(line))
@@ -96,6 +101,8 @@ def run(
             )
             message = AirbyteMessageSerializer.dump(traced.as_sanitized_airbyte_message())
             messages.append(json.loads(json.dumps(message, default=str)))
+        finally:
+            head_start.drop()
         return Output(messages, raised)
 
 
