@@ -65,9 +65,9 @@ def read_records(
     (one request). Past a full first page, a ``snapshot`` read with an integer key and no
     ``end`` fixes its end at the current maximum (one request), so that rows arriving during
     the read go to the next sync and a busy table cannot keep the read going; with
-    ``concurrency`` above 1 a probe page, sent alongside, starts cutting the rest into windows
-    of about a thousand rows that are then read concurrently (``connectors.read.probes``: the
-    probe pages' rows are records too). ``start`` is inclusive, so a resumed sync
+    ``concurrency`` above 1 probe pages, sent alongside, start cutting the rest into windows
+    (small ones first, then about a thousand rows each) that are then read concurrently
+    (``connectors.read.probes``: the probe pages' rows are records too). ``start`` is inclusive, so a resumed sync
     re-reads the rows at its bookmark and none before; with ``start_group`` (a sync resumed at
     its bookmark) those rows are read first by one equality read, however many share the
     value, so that a read finding nothing new costs two requests. Rows whose key is NULL
@@ -197,7 +197,8 @@ def _plan_rest(
 ) -> tuple[ProbeChain[Cut] | None, int | None]:
     """After a full first page: the end of the read (the current maximum, unless given) and,
     with ``concurrency`` above 1, the chain of probe pages that cuts the rest into windows
-    (``connectors.read.probes``). The end probe and the first probe page go out together."""
+    (``connectors.read.probes``). The end probe and the first round of probe pages go out
+    together; while the read ramps up, a round sends several (``ramp_pages``)."""
     key = spec.read.key
     assert key is not None
     unique = key in plan.unique

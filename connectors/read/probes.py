@@ -21,6 +21,16 @@ So a window costs its pages and no separate probe. The probe page starts where t
 unique key (offset 949: 19 pages), by the rows before its last value on another, as the
 read's first page shows (49 on distinct values: offset 930).
 
+A probe reaches only 1,000 rows past a known key, so a chain of one probe per round trip
+would hand the workers one window per round trip: all 8 busy only after about 9 round trips.
+While the read ramps up, a round sends several probe pages at once from one start
+(``ramp_pages``, ``fan_offsets``) and cuts several small windows (``cut_fan``), about
+1/concurrency of the rows cut so far each, growing each round until one window fills what a
+probe reaches: every worker has a window from the second round trip on (20,000 users at 8 in
+flight and 50 ms: 0.8, 2.0, 3.2, 4.3, 6.5 requests in flight in the first 100-ms steps
+before, 2.4, 7.5, 8.5 after). On long groups of tied keys such probes land inside the groups
+and cut nothing there; the engine stops fanning out at the first probe page of one value.
+
 Toward the end of a read the probes land closer (``guided_pages``): a window holds about
 1/concurrency of the rows not yet cut, never under 8 pages, so that the workers finish
 together instead of one paging the last thousand rows alone while the others wait (20,000
