@@ -67,11 +67,11 @@ def read_records(
     the read go to the next sync and a busy table cannot keep the read going; with
     ``concurrency`` above 1 probe pages, sent alongside, start cutting the rest into windows
     (small ones first, then about a thousand rows each) that are then read concurrently
-    (``connectors.read.probes``: the probe pages' rows are records too). ``start`` is inclusive, so a resumed sync
-    re-reads the rows at its bookmark and none before; with ``start_group`` (a sync resumed at
-    its bookmark) those rows are read first by one equality read, however many share the
-    value, so that a read finding nothing new costs two requests. Rows whose key is NULL
-    cannot be paged by key and are not read.
+    (``connectors.read.probes``: the probe pages' rows are records too). ``start`` is
+    inclusive, so a resumed sync re-reads the rows at its bookmark and none before; with
+    ``start_group`` (a sync resumed at its bookmark) those rows are read first by one equality
+    read, however many share the value, so that a read finding nothing new costs two
+    requests. Rows whose key is NULL cannot be paged by key and are not read.
     """
     if spec.kind != "table" or not spec.readable or spec.read.key is None:
         raise ValueError(f"Personyze {spec.name} is not a readable table (kind {spec.kind!r})")
