@@ -9,6 +9,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -17,6 +18,8 @@ from personyze_sandbox.injection import FAULT_KINDS, FAULTS
 from personyze_sandbox.routing import Sandbox, SandboxConfig
 from personyze_sandbox.server import SandboxHTTPServer
 
+PARENT_POLL_SECONDS = 0.5
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -24,6 +27,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Serve a faithful local Personyze REST API under http://HOST:PORT/rest/.",
     )
     p.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    p.add_argument(
+        "--exit-with-parent",
+        type=int,
+        metavar="PID",
+        help="stop when this process (the parent that started the sandbox) is gone, even if it "
+        "was killed before it could stop the sandbox",
+    )
     p.add_argument("--port", type=int, default=0, help="port (0: a free one, printed)")
     p.add_argument(
         "--api-key",
@@ -139,6 +149,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.exit_with_parent is not None:
+        watch = threading.Thread(
+            target=_stop_without_parent,
+            args=(args.exit_with_parent, server),
+            name="parent-watch",
+            daemon=True,
+        )
+        watch.start()
     print(server.base_url + "/", flush=True)
     print(f"database: {db_path}", file=sys.stderr, flush=True)
     try:
@@ -146,6 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _stop_without_parent(parent: int, server: SandboxHTTPServer) -> None:
+    """Shut the server down once ``parent`` is no longer this process's parent (it exited or
+    was killed: the process is handed to init or a subreaper)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    print(f"parent process {parent} is gone: stopping", file=sys.stderr, flush=True)
+    server.shutdown()
 
 
 if __name__ == "__main__":

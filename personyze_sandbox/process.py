@@ -64,6 +64,9 @@ def running_sandbox(
         str(latency_ms),
         "--fault-rate",
         str(fault_rate),
+        # a test run killed by a signal cannot stop its sandbox: it stops itself
+        "--exit-with-parent",
+        str(os.getpid()),
         *extra_args,
     ]
     env = {**os.environ, "PERSONYZE_SANDBOX_API_KEY": key}

@@ -289,3 +289,41 @@ def test_default_fault_kinds_keep_their_sequence() -> None:
     """The opt-in `lost` kind does not change what a seed does by default."""
     plan = FaultPlan(0.5, 13)
     assert [plan.next() for _ in range(12)] == SEED_13
+
+
+def test_a_sandbox_stops_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    """``running_sandbox`` cannot stop its sandbox when its process dies by a signal (a CI
+    timeout, a killed test run): the sandbox watches its parent and stops by itself."""
+    code = (
+        "import sys, time\n"
+        "from personyze_sandbox.process import running_sandbox\n"
+        "with running_sandbox('demo', seed=3) as sb:\n"
+        "    print(sb.pid, sb.base_url, sb.api_key, flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    assert parent.stdout is not None
+    pid_text, base_url, key = parent.stdout.readline().split()
+    pid = int(pid_text)
+    assert _get(base_url + "/", key, "account")  # it serves
+    parent.kill()  # SIGKILL: no finally, no context-manager exit
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    assert not _alive(pid), "the sandbox outlived the process that started it"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by init) counts as gone
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
