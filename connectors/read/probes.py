@@ -186,6 +186,10 @@ def cut_at(
         # The page holds every row of [start, end] from its first one on.
         return _split(start, first, end, rows, key, unique), None
     if first == last and not unique:
+        if len(rows) < len(page):
+            # Its rows from ``start`` on are one value, the rest lies before ``start``: that
+            # value's group may go on past the page; the window to it reads it whole.
+            return [(start, first)], (first + 1 if first < end else None)
         # One value fills the page, so a page from it would hold nothing else: its group is
         # read at once by its equality read, beside the rows before it.
         group: list[Cut] = [(start, first - 1)] if first > start else []

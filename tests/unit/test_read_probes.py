@@ -86,6 +86,22 @@ def bounds(cut: Cut) -> tuple[int, int]:
     return cut
 
 
+def assert_cover_once(cuts: list[Cut], keys: list[int], end: int) -> None:
+    """The cuts cover [0, end] once, in order; a preread holds every row of its range; a group
+    read by its equality read fills more than a page."""
+    spans = [bounds(c) for c in cuts]
+    assert spans[0][0] == 0 and spans[-1][1] == end
+    assert all(lo <= hi for lo, hi in spans)
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(spans))
+    for cut in cuts:
+        if isinstance(cut, Preread):
+            assert Counter(r["k"] for r in cut.rows) == Counter(
+                k for k in keys if cut.low <= k <= cut.high
+            )
+        if isinstance(cut, Group):
+            assert keys.count(cut.value) >= PAGE  # a page from it would hold nothing else
+
+
 def key_sets(seed: int) -> list[int]:
     rng = random.Random(seed)
     keys: list[int] = []
@@ -106,17 +122,7 @@ def test_cuts_cover_the_range_once_and_prereads_hold_every_row_of_theirs(
     keys = list(range(0, 24_000, 3)) if unique else key_sets(seed)
     end = sorted(keys)[-30 * (seed + 1)]  # rows past the end are not read
     cuts = chain(keys, 0, end, unique=unique, pages=pages)
-    spans = [bounds(c) for c in cuts]
-    assert spans[0][0] == 0 and spans[-1][1] == end
-    assert all(lo <= hi for lo, hi in spans)
-    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(spans))
-    for cut in cuts:
-        if isinstance(cut, Preread):
-            assert Counter(r["k"] for r in cut.rows) == Counter(
-                k for k in keys if cut.low <= k <= cut.high
-            )
-        if isinstance(cut, Group):
-            assert keys.count(cut.value) >= PAGE  # a page from it would hold nothing else
+    assert_cover_once(cuts, keys, end)
     if unique and pages is None:  # the probe pages are read, not thrown away: 49 of each 999
         assert sum(len(c.rows) for c in cuts if isinstance(c, Preread)) >= len(keys) // 25
 
@@ -134,15 +140,7 @@ def test_probes_sent_together_cut_the_range_once_whatever_the_ties(
     keys = list(range(0, 24_000, 3)) if unique else key_sets(seed)
     end = sorted(keys)[-30 * (seed + 1)]
     cuts = fan_chain(keys, 0, end, unique=unique, rounds=rounds)
-    spans = [bounds(c) for c in cuts]
-    assert spans[0][0] == 0 and spans[-1][1] == end
-    assert all(lo <= hi for lo, hi in spans)
-    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(spans))
-    for cut in cuts:
-        if isinstance(cut, Preread):
-            assert Counter(r["k"] for r in cut.rows) == Counter(
-                k for k in keys if cut.low <= k <= cut.high
-            )
+    assert_cover_once(cuts, keys, end)
     if unique:  # windows of whole pages, each probe page read as records
         windows = [c for c in cuts if isinstance(c, tuple)]
         held = [sum(1 for k in keys if lo <= k <= hi) for lo, hi in windows[:-1]]
