@@ -12,7 +12,7 @@ import sys
 
 
 def run() -> None:
-    from connectors.loading import exit_without_collecting
+    from connectors.loading import exit_without_collecting, import_httpx_without_its_cli
 
     exit_without_collecting()
     args = sys.argv[1:]
@@ -26,14 +26,13 @@ def run() -> None:
 
         sys.stdout.write(orjson.dumps(spec_message(default_specs())).decode() + "\n")
         return
+    import_httpx_without_its_cli()  # before anything imports the client
     from source_personyze import head_start
 
     if args[:1] == ["read"]:
         # the first stream's first requests go out while the CDK imports
-        from connectors.loading import import_httpx_without_its_cli
         from connectors.spec import default_specs
 
-        import_httpx_without_its_cli()
         head_start.begin(args, default_specs())
     from source_personyze.cdk_loading import load_cdk_for_verbs
 

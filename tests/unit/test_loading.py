@@ -108,6 +108,25 @@ def test_connectors_import_httpx_without_its_command_line_client() -> None:
     run_python(probe)
 
 
+@pytest.mark.parametrize("verb", ["check", "discover", "read"])
+def test_the_source_entry_point_imports_httpx_without_its_command_line_client(verb: str) -> None:
+    """Through ``run()`` as the console script calls it (the head start imports the client
+    before the CDK loads): a missing config file ends the run after the imports."""
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write("
+        'f\'cli={sorted(m for m in sys.modules if m.startswith(("httpx._main", "rich")))}\\n\'))\n'
+        f"sys.argv = ['source-personyze', {verb!r}, '--config', '/nonexistent/config.json'"
+        + (", '--catalog', '/nonexistent/catalog.json']\n" if verb == "read" else "]\n")
+        + "from source_personyze.run import run\n"
+        "try:\n"
+        "    run()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    assert "cli=[]" in run_python(probe).stderr
+
+
 CHECK_AT_EXIT = (
     "import atexit, gc, sys\n"
     # registered first, so it runs last: after the entry point's own exit handlers
