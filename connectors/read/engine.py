@@ -215,8 +215,9 @@ def _plan_rest(
     # there: the ramp fans out only while no probe page is one value.
     ramp = {"on": advance >= plan.page_size - 2}
 
-    def fan(rows_cut: int, most: int, pages: int, first_pages: int = 1) -> list[int]:
-        """Offsets of the next round's probe pages (``ramp_pages``, ``fan_offsets``)."""
+    def fan(rows_cut: int, probes: int, pages: int, first_pages: int = 1) -> list[int]:
+        """Offsets of the next round's probe pages, at most ``probes`` of them (``ramp_pages``,
+        ``fan_offsets``)."""
         if not ramp["on"]:
             return [
                 probe_offset(
@@ -225,7 +226,7 @@ def _plan_rest(
             ]
         sizes = ramp_pages(
             rows_cut,
-            most,
+            probes,
             advance=advance,
             page_size=plan.page_size,
             max_offset_plus_limit=limits.max_offset_plus_limit,
