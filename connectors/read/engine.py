@@ -27,6 +27,7 @@ from connectors.read.keyset import (
     scan,
 )
 from connectors.read.probes import (
+    RAMP_LEAST_PAGES,
     Cut,
     Group,
     Preread,
@@ -277,7 +278,15 @@ def _plan_rest(
 
     def step(start: int) -> tuple[list[Cut], int | None]:
         density = last["rows"] / max(1, start - last["start"])
-        pages = guided_pages((read_end - start + 1) * density, concurrency, plan.page_size)
+        # While the read ramps up, ``pages`` caps the ramp's windows, and a density taken from
+        # the first rounds' short key spans can be far off: a cap under the ramp's windows
+        # would end the ramp early. Past it, windows shrink down to a page toward the end.
+        pages = guided_pages(
+            (read_end - start + 1) * density,
+            concurrency,
+            plan.page_size,
+            least=RAMP_LEAST_PAGES if ramp["on"] else 1,
+        )
         offsets = fan(cut_rows[0], concurrency, min(pages, most_pages))
         last.update(start=start, rows=offsets[-1] + plan.page_size)
         cut_rows[0] += last["rows"]

@@ -240,7 +240,7 @@ def test_guided_windows_shrink_with_the_rows_left_and_never_below_the_floor() ->
     assert guided_pages(80_000, 8, PAGE) > 19  # far from the end: as far as a probe reaches
     assert guided_pages(8 * 12 * PAGE, 8, PAGE) == 13
     assert guided_pages(8 * 10 * PAGE, 8, PAGE) == 11
-    assert guided_pages(100, 8, PAGE) == 8  # the floor: each window costs a short page
-    assert guided_pages(100, 8, PAGE, least=4) == 4
+    assert guided_pages(100, 8, PAGE) == 1  # at the very end, one page
+    assert guided_pages(100, 8, PAGE, least=8) == 8  # the floor while the read ramps up
     sizes = [guided_pages(rows, 8, PAGE) for rows in range(60_000, 0, -500)]
     assert sizes == sorted(sizes, reverse=True)
