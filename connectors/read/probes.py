@@ -36,7 +36,7 @@ Toward the end of a read the probes land closer (``guided_pages``): a window hol
 finish together instead of one paging the last thousand rows alone while the others wait.
 (A floor of 8 pages, kept from an earlier plan, handed the last 3,200 users out as 8 windows
 of 8 pages at once: 20,000 users at 8 in flight and 50 ms spent 2.86-2.95 s on requests
-where 395 requests of 53.5 ms take 2.64 s at 8 in flight; without it past the ramp 2.75-2.79 s,
+where 395 requests of 53.5 ms take 2.64 s at 8 in flight; without it past the ramp 2.71-2.79 s,
 for the same 395 requests.)
 """
 
@@ -102,9 +102,10 @@ RAMP_LEAST_PAGES = 8
 def guided_pages(remaining_rows: float, concurrency: int, page_size: int, *, least: int = 1) -> int:
     """How many pages the next window should hold so that the read ends with every worker
     busy: about 1/``concurrency`` of the rows not yet cut into windows (guided scheduling),
-    never fewer than ``least``. A small window costs no request more than a long one: its
-    pages end where its probe page begins, and the probe page is a page of rows. Callers cap
-    it at what one probe can reach."""
+    never fewer than ``least``. Small windows cost next to no request more than long ones:
+    a window's pages end where its probe page begins, and the probe page is a page of rows
+    (20,000 users and 100,000 interactions took 395 and 1,028 requests with a floor of 8 pages
+    and with none). Callers cap it at what one probe can reach."""
     return max(least, int(remaining_rows / concurrency / page_size) + 1)
 
 
