@@ -22,16 +22,14 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
-
-import orjson
 
 from connectors.api.client import PersonyzeClient
 from connectors.read.selection import check_selection, in_read_order, offered
 from connectors.read.streams import StreamDefinition, discover
-from connectors.read.sync import ReadOptions, StateUpdate, read_stream
+from connectors.read.sync import ReadOptions, StateUpdate, read_stream, reads_one_table
 from connectors.settings import ConnectionSettings
+from connectors.settings.files import read_json_file
 from connectors.spec import Specs
 
 Item = dict[str, Any] | StateUpdate
@@ -178,9 +176,10 @@ def _start(args: list[str], specs: Specs) -> HeadStart | None:
     files = _files(args)
     if files is None:
         return None
-    config = orjson.loads(Path(files["--config"]).read_bytes())
-    catalog = orjson.loads(Path(files["--catalog"]).read_bytes())
-    states = orjson.loads(Path(files["--state"]).read_bytes()) if "--state" in files else []
+    # any file the CDK's own reading would refuse ends the head start (begin drops the error)
+    config = read_json_file(files["--config"], "config", "")
+    catalog = read_json_file(files["--catalog"], "catalog", "")
+    states = read_json_file(files["--state"], "state", "") if "--state" in files else []
     if (
         not isinstance(config, dict)
         or not isinstance(catalog, dict)
@@ -195,11 +194,7 @@ def _start(args: list[str], specs: Specs) -> HeadStart | None:
     name = in_read_order(names, specs.object)[0]
     definitions = {d.name: d for d in offered(discover(None, specs), settings)}
     definition: StreamDefinition | None = definitions.get(name)
-    if (
-        definition is None
-        or definition.spec.kind != "table"
-        or definition.spec.read.parent is not None
-    ):
+    if definition is None or not reads_one_table(definition.spec):
         return None
     state = _stream_state(states, name)
     if state is None:

@@ -70,6 +70,12 @@ class ReadOptions:
         )
 
 
+def reads_one_table(spec: ObjectSpec) -> bool:
+    """Whether ``read_stream`` reads ``spec`` as one keyset read of its own table: not
+    recommendations (whose read writes), not an HTML answer, not a child object's partitions."""
+    return spec.kind == "table" and spec.read.parent is None
+
+
 def read_stream(
     client: TextClient,
     specs: Specs,
