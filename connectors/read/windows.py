@@ -8,18 +8,23 @@ about ``lookahead x queue_size`` batches whatever the stream's size.
 Windows are cut lazily, in key order, by a ``WindowSource``: a fixed list, or a ``ProbeChain``
 (``connectors.read.probes``: each window ends where a probe page about a thousand rows after its
 start lands), so that every window holds about the same number of rows whatever the density
-along the key.
+along the key. How many windows fetch at once, up to ``concurrency``, follows whether the
+read waits on the API (``connectors.read.pace``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
+
+from connectors.read.pace import Pace
 
 T = TypeVar("T")
 W = TypeVar("W")
@@ -166,7 +171,8 @@ def run_windows(
     concurrency: int,
     queue_size: int = 32,
 ) -> Generator[T, None, None]:
-    """Items of ``scan_window(w)`` for every window, in window order, scanned concurrently.
+    """Items of ``scan_window(w)`` for every window, in window order, scanned concurrently:
+    at most ``concurrency`` windows at once, as many as pay (``connectors.read.pace``).
 
     A worker's error is raised here as soon as it happens, without waiting for the requests
     still in flight; closing this generator stops the workers (they notice at their next
@@ -177,8 +183,11 @@ def run_windows(
     errors: list[BaseException] = []
     lock = threading.Lock()
     channels: list[_Channel[T]] = []
+    pace = Pace(concurrency)
+    finished = 0  # windows whose every item is in their channel
 
     def work(window: W, channel: _Channel[T]) -> None:
+        nonlocal finished
         try:
             batch: list[T] = []
             for item in scan_window(window):
@@ -191,6 +200,9 @@ def run_windows(
                     return
             if batch and not channel.put(batch):
                 return
+            # counted before the consumer can see the window done, so it can start the next
+            with lock:
+                finished += 1
             channel.put(_Done())
         except BaseException as exc:
             with lock:
@@ -206,10 +218,14 @@ def run_windows(
     index = 0
 
     def top_up() -> None:
-        """Hand windows to the pool, up to ``lookahead`` ahead; wait for one only when there
-        is nothing else to drain."""
+        """Hand windows to the pool, up to ``lookahead`` ahead and ``pace.active`` still
+        fetching; wait for one only when there is nothing else to drain."""
         nonlocal exhausted
-        while not exhausted and len(channels) < index + lookahead:
+        while (
+            not exhausted
+            and len(channels) < index + lookahead
+            and len(channels) - finished < pace.active
+        ):
             window = source.take(wait=len(channels) <= index)
             if window is NOT_YET:
                 return
@@ -230,16 +246,25 @@ def run_windows(
                 if errors:
                     failed = True
                     raise errors[0]
+                message: list[T] | _Done | None
                 try:
-                    message = channel.queue.get(
-                        timeout=_POLL_SECONDS if exhausted else _CUT_POLL_SECONDS
-                    )
-                except queue.Empty:
-                    top_up()
-                    continue
+                    message = channel.queue.get_nowait()
+                except queue.Empty:  # the rows are late: the pace hears how long for
+                    message, since = None, time.monotonic()
+                    while message is None and not errors:
+                        with contextlib.suppress(queue.Empty):
+                            message = channel.queue.get(
+                                timeout=_POLL_SECONDS if exhausted else _CUT_POLL_SECONDS
+                            )
+                        since = pace.waited(since)
+                        if message is None:
+                            top_up()
+                    if message is None:
+                        continue  # a worker failed: raised above
                 if isinstance(message, _Done):
                     break
                 yield from message
+                pace.took()
                 top_up()
             channels[index] = _Channel(0, stop)  # drained: let its memory go
             index += 1
