@@ -110,8 +110,8 @@ class TapPersonyze(Tap):
     ]
 
     settings: ConnectionSettings | None = None
-    # The SDK's msgspec writer (several times faster than its simplejson default), flushing
-    # at STATE and SCHEMA messages rather than after every record.
+    # The SDK's msgspec writer (several times faster than its simplejson default); reading with
+    # one request in flight, it flushes at STATE and SCHEMA messages, not after every record.
     message_writer_class = SingerWriter
 
     @classmethod
@@ -172,6 +172,8 @@ class TapPersonyze(Tap):
     def sync_all(self) -> None:  # type: ignore[misc]
         """Every selected stream in read order; a failed stream does not stop the others."""
         self.check_catalog()
+        if isinstance(self.message_writer, SingerWriter) and self.settings is not None:
+            self.message_writer.records_at_once = self.settings.max_concurrency > 1
         self._reset_state_progress_markers()
         self._set_compatible_replication_methods()
         if self.state:
