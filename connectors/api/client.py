@@ -132,6 +132,7 @@ class PersonyzeClient:
         )
         self._log_filter = RedactingFilter(self._secrets)
         logger.addFilter(self._log_filter)
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"PersonyzeClient(base_url={self.settings.base_url!r})"
@@ -148,6 +149,7 @@ class PersonyzeClient:
         self.close()
 
     def close(self) -> None:
+        self._closed = True
         self._http.close()
         logger.removeFilter(self._log_filter)
 
@@ -203,6 +205,13 @@ class PersonyzeClient:
                 with self._slots:  # held for the exchange only, never while backing off
                     response = self._http.request(method, url, content=content, headers=headers)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                if self._closed:  # its user stopped it mid-request (a read dropped): no retry
+                    raise PersonyzeError(
+                        f"Personyze {obj} {operation} stopped: the connection was closed "
+                        "while the request was in flight",
+                        object=obj,
+                        operation=operation,
+                    ) from None
                 error = self._transport_error(exc, method, obj, operation)
             else:
                 if response.is_success:

@@ -144,8 +144,8 @@ def read_records(
         close = getattr(items, "close", None)
         if close is not None:
             close()
-        if windows is not None:
-            windows.close()
+        if windows is not None:  # closed by run_windows, waiting as it should; this only stops
+            windows.close(wait=False)  # a chain whose run_windows never started
 
 
 def start_for(

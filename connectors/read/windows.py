@@ -138,8 +138,12 @@ class ProbeChain(Generic[W]):
             raise item
         return item
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop cutting windows; with ``wait``, return once the probes in flight are answered
+        and the chain's thread has ended, so that a closed read leaves no request behind."""
         self._stop.set()
+        if wait and self._thread is not threading.current_thread():
+            self._thread.join()
 
 
 @dataclass
@@ -272,7 +276,7 @@ def run_windows(
         stop.set()
         close = getattr(source, "close", None)
         if close is not None:
-            close()
+            close(wait=not failed)
         # After a worker error the others may sit in a request: raise now, let them end alone.
         pool.shutdown(wait=not failed, cancel_futures=True)
         sys.setswitchinterval(switch_interval)

@@ -318,3 +318,27 @@ def test_context_manager_closes_and_detaches_the_log_filter() -> None:
     assert len(logger.filters) == before
     with pytest.raises(RuntimeError):
         client.get(Query("users", id="1"))
+
+
+def test_a_request_in_flight_when_its_client_closes_ends_without_retries(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A read that is dropped (a head start no stream took over) closes its client while its
+    requests are in flight: they end at once, with no retry and no advice to check the network
+    (it was a ReadError 'Bad file descriptor', retried with warnings for seconds)."""
+    closing: list[PersonyzeClient] = []
+
+    def closed_mid_request(request: httpx.Request) -> httpx.Response:
+        closing[0].close()
+        raise httpx.ReadError("[Errno 9] Bad file descriptor", request=request)
+
+    recorder = Recorder(closed_mid_request)
+    client, sleeps = make_client(recorder)
+    closing.append(client)
+    with (
+        caplog.at_level(logging.WARNING, logger="personyze.client"),
+        pytest.raises(PersonyzeError, match="users read stopped: the connection was closed"),
+    ):
+        client.get(Query("users", id="1"))
+    assert len(recorder.requests) == 1 and sleeps == []
+    assert caplog.records == []
