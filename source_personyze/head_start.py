@@ -1,175 +1,29 @@
-"""The first stream of a ``read`` started while the Airbyte CDK is still importing.
+"""``source-personyze read``: the first stream's read starts while the Airbyte CDK imports
+(``connectors.read.head_start``).
 
-``source-personyze read`` spends about 0.2 s importing the CDK before it reads anything, while
-the core it reads with is ready earlier. So the entry point reads the run's files itself (with
-the core only), starts the read of the first stream the CDK will read, and imports the CDK while
-that read's first requests are in flight; the stream takes the read over when the CDK asks it
-for records, and carries on with the same generator from where the head start stopped.
-
-The head start is only ever a read of the core's plain table objects (never one of a stream
-that writes to the account, nor a child object's partitions), and the stream takes it over
-only if it would have started exactly that read itself: same stream, same state value, same
-settings (and thus the same start, lookback and concurrency). Anything else (another first
-stream, a state the CDK reads differently, a file the CDK refuses, an error) drops the head
-start: its generator is closed and its client with it, and the stream reads as it always
-does; a read never writes, so the only cost of a dropped head start is its requests. Any
-file it cannot read, any setting it does not like: no head start, and the CDK's own path
-reports the problem as usual.
+The entry point reads the run's files itself (``--config``, ``--catalog``, ``--state``, as the
+CDK would hand them to the stream) and starts the read of the first stream the CDK will read;
+the stream takes it over with ``take``. Any file it cannot read, any setting it does not like:
+no head start, and the CDK's own path reports the problem as usual.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connectors.api.client import PersonyzeClient
-from connectors.read.selection import check_selection, in_read_order, offered
-from connectors.read.streams import StreamDefinition, discover
-from connectors.read.sync import ReadOptions, StateUpdate, read_stream, reads_one_table
+from connectors.read import head_start as core
+from connectors.read.head_start import HeadStart, drop, take
+from connectors.read.selection import check_selection, in_read_order
 from connectors.settings import ConnectionSettings
 from connectors.settings.files import read_json_file
 from connectors.spec import Specs
 
-Item = dict[str, Any] | StateUpdate
-# Items waiting for the stream to take over (pages of rows); the read waits beyond this.
-WAITING = 5_000
-_NOTHING = object()
-_POLL_SECONDS = 0.05
-# How long the end of a run waits for a dropped head start to close its read.
-DROP_WAIT = 5.0
-
-
-class HeadStart:
-    """One stream's read, run by a thread of its own until a stream takes it over."""
-
-    def __init__(
-        self,
-        name: str,
-        state: Mapping[str, Any],
-        settings: ConnectionSettings,
-        client: PersonyzeClient,
-        items: Iterator[Item],
-    ) -> None:
-        self.name = name
-        self.state = dict(state)
-        self.settings = settings
-        self.client = client
-        self._items = items
-        self._waiting: queue.Queue[Item] = queue.Queue(maxsize=WAITING)
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._dropped = False
-        self._exited = False
-        self._held: Any = _NOTHING  # an item taken from the read when the stop came
-        self._error: BaseException | None = None
-        self._finished = False
-        self._thread = threading.Thread(target=self._run, name="personyze-head-start", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for item in self._items:
-                while True:
-                    if self._stop.is_set():
-                        self._held = item
-                        return
-                    try:
-                        self._waiting.put(item, timeout=_POLL_SECONDS)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
-                    return
-            self._finished = True
-        except BaseException as exc:  # raised where the stream reads it, as without the head start
-            self._error = exc
-            self._finished = True
-        finally:
-            with self._lock:
-                self._exited = True
-                dropped = self._dropped
-            if dropped:
-                self._close()
-
-    def take(self) -> Iterator[Item]:
-        """The read's items from its first on: those read so far, then the rest."""
-        self._stop.set()
-        self._thread.join()  # after the item it waits for: the read is then this thread's
-        while True:
-            try:
-                yield self._waiting.get_nowait()
-            except queue.Empty:
-                break
-        if self._held is not _NOTHING:
-            held, self._held = self._held, _NOTHING
-            yield held
-        if self._error is not None:
-            raise self._error
-        if not self._finished:
-            yield from self._items
-
-    def drop(self) -> None:
-        """Stop the read and close it (its windows and requests) and its client. A thread
-        waiting for an answer closes them itself when it comes; the run waits for that only
-        up to ``DROP_WAIT`` seconds."""
-        with self._lock:
-            self._dropped = True
-            exited = self._exited
-        self._stop.set()
-        if exited:
-            self._close()
-        else:
-            self._thread.join(DROP_WAIT)
-
-    def _close(self) -> None:
-        try:
-            close = getattr(self._items, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self.client.close()
-
-
-_current: HeadStart | None = None
-_lock = threading.Lock()
+__all__ = ["HeadStart", "begin", "drop", "take"]
 
 
 def begin(args: list[str], specs: Specs) -> None:
     """Start the first stream of ``read`` ``args``, if the files ask for a plain table read."""
-    global _current
-    try:
-        started = _start(args, specs)
-    except Exception:  # the CDK's path reads the same files and reports what is wrong
-        return
-    with _lock:
-        _current = started
-
-
-def take(
-    name: str, state: Mapping[str, Any] | None, settings: ConnectionSettings
-) -> HeadStart | None:
-    """The head start, if it is the read the stream ``name`` would start now; any other call
-    drops it (the first stream read is not the one started, or not with this state)."""
-    global _current
-    with _lock:
-        started, _current = _current, None
-    if started is None:
-        return None
-    if started.name == name and started.state == dict(state or {}) and started.settings == settings:
-        return started
-    started.drop()
-    return None
-
-
-def drop() -> None:
-    """At the end of the run: drop a head start no stream took over."""
-    global _current
-    with _lock:
-        started, _current = _current, None
-    if started is not None:
-        started.drop()
+    core.begin(lambda: _start(args, specs))
 
 
 def _start(args: list[str], specs: Specs) -> HeadStart | None:
@@ -192,20 +46,10 @@ def _start(args: list[str], specs: Specs) -> HeadStart | None:
     if not names:
         return None
     name = in_read_order(names, specs.object)[0]
-    definitions = {d.name: d for d in offered(discover(None, specs), settings)}
-    definition: StreamDefinition | None = definitions.get(name)
-    if definition is None or not reads_one_table(definition.spec):
-        return None
     state = _stream_state(states, name)
     if state is None:
         return None
-    client = PersonyzeClient(settings)
-    try:
-        items = read_stream(client, specs, definition, state, ReadOptions.from_settings(settings))
-        return HeadStart(name, state, settings, client, items)
-    except BaseException:
-        client.close()
-        raise
+    return core.start_read(specs, settings, name, state)
 
 
 def _files(args: list[str]) -> dict[str, str] | None:

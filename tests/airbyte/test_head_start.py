@@ -1,6 +1,7 @@
-"""``source_personyze.head_start``: the first stream of a read starts while the CDK imports, and
-the stream takes that read over: every row once, no request twice, and nothing started for a
-run the CDK refuses or a stream that is not a plain table read."""
+"""``source_personyze.head_start`` (over ``connectors.read.head_start``): the first stream of a
+read starts while the CDK imports, and the stream takes that read over: every row once, no
+request twice, and nothing started for a run the CDK refuses or a stream that is not a plain
+table read."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from connectors.api.client import PersonyzeClient
+from connectors.read import head_start as core_head_start
 from connectors.read.streams import discover
 from connectors.read.sync import ReadOptions, StateUpdate, read_stream
 from connectors.settings import ConnectionSettings
@@ -212,7 +214,7 @@ def test_a_dropped_head_start_waiting_for_an_answer_closes_its_read_when_it_come
 ) -> None:
     """The end of a run does not wait out a request in flight (a stalled network, retries):
     the thread that waits for it closes the read and the client once it is answered."""
-    monkeypatch.setattr(head_start, "DROP_WAIT", 0.1)
+    monkeypatch.setattr(core_head_start, "DROP_WAIT", 0.1)
     answered = threading.Event()
     closed: list[str] = []
 
