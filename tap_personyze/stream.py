@@ -32,6 +32,7 @@ from connectors.read.streams import StreamDefinition
 from connectors.read.sync import DIGESTS, ReadOptions, StateUpdate, bookmark_of, read_stream
 from connectors.settings import ConnectionSettings
 from connectors.spec import Specs
+from tap_personyze import head_start
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -91,14 +92,22 @@ class PersonyzeStream(Stream):
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         settings = self.settings
         state = self.get_context_state(context)
-        with self._new_client() as client:
-            for item in read_stream(
-                client,
-                self.specs,
-                self.definition,
-                self._core_state(state),
-                ReadOptions.from_settings(settings),
-            ):
+        core_state = self._core_state(state)
+        # the read the console script started ahead, if it is exactly this one
+        started = head_start.take(self.name, core_state, settings)
+        with started.client if started is not None else self._new_client() as client:
+            items = (
+                started.take()
+                if started is not None
+                else read_stream(
+                    client,
+                    self.specs,
+                    self.definition,
+                    core_state,
+                    ReadOptions.from_settings(settings),
+                )
+            )
+            for item in items:
                 if isinstance(item, StateUpdate):
                     self._save_core_state(state, item.value)
                 else:
