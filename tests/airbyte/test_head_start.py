@@ -6,7 +6,6 @@ table read."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,38 +15,21 @@ from typing import Any
 
 import pytest
 
-from connectors.api.client import PersonyzeClient
 from connectors.read import head_start as core_head_start
-from connectors.read.streams import discover
-from connectors.read.sync import ReadOptions, StateUpdate, read_stream
-from connectors.settings import ConnectionSettings
-from connectors.spec import default_specs
-from personyze_sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox
 from source_personyze import head_start
 from tests.airbyte import protocol
 from tests.airbyte.conftest import sandbox_config
+from tests.head_starts import Takes, core_alone, lines, logged_sandbox, users_in
 
 pytestmark = pytest.mark.integration
 
 SOURCE = str(Path(sys.executable).with_name("source-personyze"))
-SPECS = default_specs()
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSandbox, Path]]:
-    log = tmp_path_factory.mktemp("head-start") / "requests.log"
-    args = ("--request-log", str(log), "--rows", "users=3000")
-    with running_sandbox("demo", seed=31, extra_args=args) as sb:
-        yield sb, log
-
-
-def lines(log: Path) -> int:
-    return len(log.read_text().splitlines())
-
-
-def users_in(sb: RunningSandbox) -> list[int]:
-    with sqlite3.connect(sb.db_path) as db:
-        return sorted(int(r[0]) for r in db.execute("SELECT user_id FROM users"))
+    yield from logged_sandbox(tmp_path_factory.mktemp("head-start"))
 
 
 def catalog_of(config: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -57,39 +39,13 @@ def catalog_of(config: dict[str, Any], *names: str) -> dict[str, Any]:
     return catalog
 
 
-def core_alone(config: dict[str, Any], name: str, log: Path) -> tuple[int, int]:
-    """Rows and requests of the stream ``name`` read by the core alone, without an adapter."""
-    settings = ConnectionSettings.from_config(config, side="read")
-    (stream,) = [d for d in discover(None, SPECS) if d.name == name]
-    before = lines(log)
-    with PersonyzeClient(settings) as client:
-        items = read_stream(client, SPECS, stream, {}, ReadOptions.from_settings(settings))
-        rows = sum(1 for i in items if not isinstance(i, StateUpdate))
-    return rows, lines(log) - before
-
-
-class Takes:
-    """Spies on ``head_start.take``: what each stream got."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.got: list[tuple[str, bool]] = []
-        real = head_start.take
-
-        def take(name: str, *args: Any) -> head_start.HeadStart | None:
-            started = real(name, *args)
-            self.got.append((name, started is not None))
-            return started
-
-        monkeypatch.setattr(head_start, "take", take)
-
-
 def test_the_first_stream_takes_its_head_start_over_and_sends_no_request_twice(
     sandbox: tuple[RunningSandbox, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sb, log = sandbox
     config = sandbox_config(sb, max_concurrency=8)
     catalog = catalog_of(config, "users", "articles")
-    takes = Takes(monkeypatch)
+    takes = Takes(monkeypatch, head_start)
     before = lines(log)
     out = protocol.run("read", config, catalog=catalog)
     sent = lines(log) - before
@@ -110,7 +66,7 @@ def test_a_resumed_sync_takes_the_head_start_over_with_its_state(
     config = sandbox_config(sb, max_concurrency=8)
     catalog = catalog_of(config, "users")
     first = protocol.run("read", config, catalog=catalog)
-    takes = Takes(monkeypatch)
+    takes = Takes(monkeypatch, head_start)
     before = lines(log)
     again = protocol.run("read", config, catalog=catalog, state=protocol.final_states(first))
     assert takes.got == [("users", True)]

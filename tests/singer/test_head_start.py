@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -16,46 +15,17 @@ from typing import Any
 
 import pytest
 
-from connectors.api.client import PersonyzeClient
-from connectors.read.streams import discover
-from connectors.read.sync import ReadOptions, StateUpdate, read_stream
-from connectors.settings import ConnectionSettings
-from connectors.spec import default_specs
-from personyze_sandbox.process import RunningSandbox, running_sandbox
+from personyze_sandbox.process import RunningSandbox
 from tap_personyze import TapPersonyze, head_start
+from tests.head_starts import SPECS, Takes, core_alone, lines, logged_sandbox, users_in
 from tests.singer.tapruns import TAP, config_for, selected_catalog
 
 pytestmark = pytest.mark.integration
 
-SPECS = default_specs()
-
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSandbox, Path]]:
-    log = tmp_path_factory.mktemp("tap-head-start") / "requests.log"
-    args = ("--request-log", str(log), "--rows", "users=3000")
-    with running_sandbox("demo", seed=31, extra_args=args) as sb:
-        yield sb, log
-
-
-def lines(log: Path) -> int:
-    return len(log.read_text().splitlines())
-
-
-def users_in(sb: RunningSandbox) -> list[int]:
-    with sqlite3.connect(sb.db_path) as db:
-        return sorted(int(r[0]) for r in db.execute("SELECT user_id FROM users"))
-
-
-def core_alone(config: dict[str, Any], name: str, log: Path) -> tuple[int, int]:
-    """Rows and requests of the stream ``name`` read by the core alone, without an adapter."""
-    settings = ConnectionSettings.from_config(config, side="read")
-    (stream,) = [d for d in discover(None, SPECS) if d.name == name]
-    before = lines(log)
-    with PersonyzeClient(settings) as client:
-        items = read_stream(client, SPECS, stream, {}, ReadOptions.from_settings(settings))
-        rows = sum(1 for i in items if not isinstance(i, StateUpdate))
-    return rows, lines(log) - before
+    yield from logged_sandbox(tmp_path_factory.mktemp("tap-head-start"))
 
 
 def files(tmp: Path, config: dict[str, Any], streams: set[str], state: Any = None) -> list[str]:
@@ -84,21 +54,6 @@ def sync_in_process(args: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-class Takes:
-    """Spies on ``head_start.take`` as the tap's streams call it: what each stream got."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.got: list[tuple[str, bool]] = []
-        real = head_start.take
-
-        def take(name: str, *args: Any) -> head_start.HeadStart | None:
-            started = real(name, *args)
-            self.got.append((name, started is not None))
-            return started
-
-        monkeypatch.setattr(head_start, "take", take)
-
-
 def records(messages: list[dict[str, Any]], stream: str) -> list[dict[str, Any]]:
     return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
 
@@ -109,7 +64,7 @@ def test_the_first_stream_takes_its_head_start_over_and_sends_no_request_twice(
     sb, log = sandbox
     config = config_for(sb, max_concurrency=8)
     args = files(tmp_path, config, {"users", "articles"})
-    takes = Takes(monkeypatch)
+    takes = Takes(monkeypatch, head_start)
     before = lines(log)
     messages = sync_in_process(args)
     sent = lines(log) - before
@@ -153,7 +108,7 @@ def test_a_resumed_stream_is_not_started_ahead(
     head_start.begin(args, SPECS)
     head_start.drop()
     assert lines(log) == before  # nothing was sent ahead
-    takes = Takes(monkeypatch)
+    takes = Takes(monkeypatch, head_start)
     again = sync_in_process(args)
     assert takes.got == [("users", False)]
     assert records(again, "users") == []
