@@ -13,8 +13,6 @@ from typing import Any
 
 from connectors.read import head_start as core
 from connectors.read.head_start import HeadStart, drop, take
-from connectors.read.selection import check_selection, in_read_order
-from connectors.settings import ConnectionSettings
 from connectors.settings.files import read_json_file
 from connectors.spec import Specs
 
@@ -40,16 +38,8 @@ def _start(args: list[str], specs: Specs) -> HeadStart | None:
         or not isinstance(states, list)
     ):
         return None
-    settings = ConnectionSettings.from_config(config, side="read")
     names = [s["stream"]["name"] for s in catalog["streams"]]
-    check_selection(names, specs.readable(), settings)
-    if not names:
-        return None
-    name = in_read_order(names, specs.object)[0]
-    state = _stream_state(states, name)
-    if state is None:
-        return None
-    return core.start_read(specs, settings, name, state)
+    return core.start_first(specs, config, names, lambda name: _stream_state(states, name))
 
 
 def _files(args: list[str]) -> dict[str, str] | None:

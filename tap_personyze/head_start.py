@@ -15,8 +15,6 @@ from typing import Any
 
 from connectors.read import head_start as core
 from connectors.read.head_start import HeadStart, drop, take
-from connectors.read.selection import check_selection, in_read_order
-from connectors.settings import ConnectionSettings
 from connectors.settings.files import read_json_file
 from connectors.spec import Specs
 
@@ -40,15 +38,11 @@ def _start(args: list[str], specs: Specs) -> HeadStart | None:
     state = read_json_file(files["--state"], "state", "") if "--state" in files else {}
     if not all(isinstance(value, dict) for value in (config, catalog, state)):
         return None
-    settings = ConnectionSettings.from_config(config, side="read")
     selected = [entry["tap_stream_id"] for entry in catalog["streams"] if _selected(entry)]
-    check_selection(selected, specs.readable(), settings)
-    if not selected:
-        return None
-    name = in_read_order(selected, specs.object)[0]
-    if state.get("bookmarks", {}).get(name):
-        return None
-    return core.start_read(specs, settings, name, {})
+    bookmarks = state.get("bookmarks", {})
+    return core.start_first(
+        specs, config, selected, lambda name: None if bookmarks.get(name) else {}
+    )
 
 
 def _files(args: list[str]) -> dict[str, str] | None:

@@ -3,7 +3,7 @@
 An adapter's console script spends 0.15-0.3 s importing its framework (the Airbyte CDK,
 singer-sdk) before it reads anything, while the core it reads with is ready earlier. So the
 entry point reads the run's files itself (with the core only), starts the read of the first
-stream the framework will read (``start_read``), and imports the framework while that read's
+stream the framework will read (``start_first``), and imports the framework while that read's
 first requests are in flight; the stream takes the read over (``take``) when the framework asks
 it for records, and carries on with the same generator from where the head start stopped.
 
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from connectors.api.client import PersonyzeClient
-from connectors.read.selection import offered
+from connectors.read.selection import check_selection, in_read_order, offered
 from connectors.read.streams import StreamDefinition, discover
 from connectors.read.sync import ReadOptions, StateUpdate, read_stream, reads_one_table
 from connectors.settings import ConnectionSettings
@@ -176,14 +176,26 @@ def drop() -> None:
         started.drop()
 
 
-def start_read(
-    specs: Specs, settings: ConnectionSettings, name: str, state: Mapping[str, Any]
+def start_first(
+    specs: Specs,
+    config: Mapping[str, Any],
+    selected: list[str],
+    state_of: Callable[[str], Mapping[str, Any] | None],
 ) -> HeadStart | None:
-    """The read of stream ``name`` from ``state``, started; None unless it is a plain table
-    read offered with these settings."""
+    """The read of the first of the ``selected`` streams an adapter reads (``in_read_order``),
+    with the settings of ``config``, from ``state_of(name)``, started; None when nothing is
+    selected, ``state_of`` gives None (a state the adapter does not start ahead), or the
+    stream is not a plain table read offered with these settings. A selection the adapters
+    refuse raises, as the settings do (``begin`` drops the error)."""
+    settings = ConnectionSettings.from_config(config, side="read")
+    check_selection(selected, specs.readable(), settings)
+    if not selected:
+        return None
+    name = in_read_order(selected, specs.object)[0]
+    state = state_of(name)
     definitions = {d.name: d for d in offered(discover(None, specs), settings)}
     definition: StreamDefinition | None = definitions.get(name)
-    if definition is None or not reads_one_table(definition.spec):
+    if state is None or definition is None or not reads_one_table(definition.spec):
         return None
     client = PersonyzeClient(settings)
     try:
