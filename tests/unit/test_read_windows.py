@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 import sys
@@ -83,6 +84,7 @@ class FakeApi:
         self.rows = rows
         self.requests = 0
         self.lock = threading.Lock()
+        self._sorted: dict[str, tuple[list[int], list[dict[str, Any]]] | None] = {}
 
     def get(self, q: Query) -> Any:
         with self.lock:
@@ -96,7 +98,7 @@ class FakeApi:
             raise RowCapExceeded("", object=q.object, status=400)
         found = [
             r
-            for r in self.rows
+            for r in self._candidates(q)
             if any(all(_match(r, c) for c in g) for g in q.where) or not q.where
         ]
         order = q.order_by or q.order_by_desc
@@ -105,6 +107,38 @@ class FakeApi:
         if q.column:
             return [r[q.column] for r in found]
         return [dict(r) for r in found]
+
+    def _candidates(self, q: Query) -> list[dict[str, Any]]:
+        """The rows a query can match, narrowed by bisection on its sort column's integer
+        bounds, so that the fake's own work per request stays small beside the latencies the
+        tests measure (a scan of 16,000 rows per request, 8 at a time, kept one core busy)."""
+        order = q.order_by or q.order_by_desc
+        if len(q.where) != 1 or not order:
+            return self.rows
+        column = order[0]
+        if column not in self._sorted:
+            values = [r[column] for r in self.rows]
+            ints = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+            ranked = sorted(self.rows, key=lambda r: r[column]) if ints else []
+            self._sorted[column] = ([r[column] for r in ranked], ranked) if ints else None
+        index = self._sorted[column]
+        if index is None:
+            return self.rows
+        keys, ranked = index
+        low, high = 0, len(keys)
+        for c in q.where[0]:
+            if c.column != column or not str(c.value).lstrip("-").isdigit():
+                continue
+            value = int(c.value)
+            if c.op in (">=", "="):
+                low = max(low, bisect.bisect_left(keys, value))
+            if c.op == ">":
+                low = max(low, bisect.bisect_right(keys, value))
+            if c.op in ("<=", "="):
+                high = min(high, bisect.bisect_right(keys, value))
+            if c.op == "<":
+                high = min(high, bisect.bisect_left(keys, value))
+        return ranked[low:high]
 
 
 def _match(row: dict[str, Any], c: Condition) -> bool:
