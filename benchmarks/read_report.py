@@ -83,7 +83,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         "### Latency-bound (50 ms per request, 8 in flight)",
         "",
-        "The plan is the plain loop's requests (tie-safe keyset paging needs no fewer); the "
+        "The plan is the plain loop's requests (the simplest tie-safe keyset paging; the "
+        "engine's reads need fewer, so against limits on their own requests they would stand "
+        "lower by the ratio of the requests); the "
         "latency limit is rows / (plan x 50 ms / 8). A request takes more than 50 ms: the "
         "sandbox serves it and the reader parses it. The request-time limit is the plan at "
         "the request time the plain loop gets with 1 in flight, 8 at a time (8 x its rows/s "

@@ -21,7 +21,9 @@ from connectors.read.keyset import (
     QueryClient,
     Row,
     ScanPlan,
+    group_reads,
     group_rows,
+    long_group_at_end,
     page_query,
     page_rows,
     scan,
@@ -64,8 +66,10 @@ def read_records(
 
     The plan spends nothing beyond the pages: a read whose first page is not full ends there
     (one request). Past a full first page, a ``snapshot`` read with an integer key and no
-    ``end`` fixes its end at the current maximum (one request), so that rows arriving during
-    the read go to the next sync and a busy table cannot keep the read going; with
+    ``end`` fixes its end at the current maximum, so that rows arriving during the read go
+    to the next sync and a busy table cannot keep the read going: it reads the last page of
+    the range, sorted down, and that page's rows are records too (one request, not one more
+    than the pages); with
     ``concurrency`` above 1 probe pages, sent alongside, start cutting the rest into windows
     (small ones first, then about a thousand rows each) that are then read concurrently
     (``connectors.read.probes``: the probe pages' rows are records too). ``start`` is
@@ -104,13 +108,27 @@ def read_records(
             low, lower = low + 1, Bound(low + 1, inclusive=True)
     first = page_rows(client.get(page_query(plan, prefix, key, lower, end)))
     windows: ProbeChain[Cut] | None = None
+    tail: Preread | None = None
     if len(first) == plan.page_size and integer and (snapshot or concurrency > 1):
         assert isinstance(low, int) and (end is None or isinstance(end, int))
-        windows, end = _plan_rest(client, spec, plan, prefix, low, end, first, concurrency, limits)
+        windows, end, tail = _plan_rest(
+            client, spec, plan, prefix, low, end, first, concurrency, limits
+        )
     items: Iterator[Item]
     if windows is None:
-        items = scan(
-            client, plan, prefix, key, lower, end, split_column=plan.tie_breaker, first_page=first
+        items = _then(
+            scan(
+                client,
+                plan,
+                prefix,
+                key,
+                lower,
+                end,
+                split_column=plan.tie_breaker,
+                first_page=first,
+            ),
+            tail,
+            key,
         )
     else:
         page_end = int(first[-1][key])
@@ -195,10 +213,12 @@ def _plan_rest(
     first: list[Row],
     concurrency: int,
     limits: ApiLimits,
-) -> tuple[ProbeChain[Cut] | None, int | None]:
+) -> tuple[ProbeChain[Cut] | None, int | None, Preread | None]:
     """After a full first page: the end of the read (the current maximum, unless given) and,
     with ``concurrency`` above 1, the chain of probe pages that cuts the rest into windows
-    (``connectors.read.probes``). The end probe and the first round of probe pages go out
+    (``connectors.read.probes``). The end probe is the range's last page, sorted down: its
+    rows above its lowest value are records (the returned ``Preread``, read last), and the
+    rest of the read ends below them. The end probe and the first round of probe pages go out
     together; while the read ramps up, a round sends several (``ramp_pages``)."""
     key = spec.read.key
     assert key is not None
@@ -214,7 +234,10 @@ def _plan_rest(
 
     # Probes sent blind at short offsets land inside long groups of tied keys and cut nothing
     # there: the ramp fans out only while no probe page is one value.
-    ramp = {"on": advance >= plan.page_size - 2}
+    # The first page ending in a long group (a burst) says the same: the fan would land in it.
+    tied = next(i for i, row in enumerate(first) if row[key] == first[-1][key])
+    burst = not unique and (tied == 0 or long_group_at_end(first, key, tied, plan.page_size))
+    ramp = {"on": advance >= plan.page_size - 2 and not burst}
 
     def fan(rows_cut: int, probes: int, pages: int, first_pages: int = 1) -> list[int]:
         """Offsets of the next round's probe pages, at most ``probes`` of them (``ramp_pages``,
@@ -244,14 +267,13 @@ def _plan_rest(
         )
 
     queries: dict[str, Query] = {}
-    if end is None:
+    if end is None:  # the last page of the range, sorted down: its end, and rows of the read
         queries["end"] = Query(
             spec.name,
             where=all_of(*prefix, cond(key, ">=", low)),
-            column=key,
             order_by_desc=(key,),
             offset=0,
-            limit=1,
+            limit=plan.page_size,
         )
     # The first round shares the requests in flight with the end probe; its first window
     # holds the first page (a page moves a scan on by fewer rows than it holds on ties).
@@ -264,11 +286,16 @@ def _plan_rest(
         queries[f"window{i}"] = probe(low, end, at)
     answers = _get_all(client, queries)
     page_end = int(first[-1][key])
-    if "end" in queries:  # no row found: they went away since the page; the page ends it
-        found = _key_of(answers["end"], key)
-        end = max(found, page_end) if found is not None else page_end
+    tail: Preread | None = None
+    if "end" in queries:
+        top = page_rows(answers["end"])
+        # no row found: they went away since the page; the page ends it
+        end = max(int(top[0][key]), page_end) if top else page_end
+        tail = _tail(top, key, page_end, plan.page_size)
+        if tail is not None:
+            end = tail.low - 1
     if not first_round or end is None:
-        return None, end
+        return None, end, tail
     read_end = end
 
     # Rows per key value, from the last round: the rows left to cut are estimated from it,
@@ -298,10 +325,38 @@ def _plan_rest(
     def cuts_of(start: int, pages: list[list[Row]]) -> tuple[list[Cut], int | None]:
         if any(len(p) == plan.page_size and p[0][key] == p[-1][key] for p in pages):
             ramp["on"] = False
-        return cut_fan(start, read_end, pages, key=key, unique=unique, page_size=plan.page_size)
+        cuts, after = cut_fan(
+            start,
+            read_end,
+            pages,
+            key=key,
+            unique=unique,
+            page_size=plan.page_size,
+            long_groups=group_reads(plan),
+        )
+        return (cuts if after is not None or tail is None else [*cuts, tail]), after
 
     cuts, after = cuts_of(low, [page_rows(answers[f"window{i}"]) for i in range(len(first_round))])
-    return ProbeChain(cuts, after, step, ahead=4 * concurrency), end
+    return ProbeChain(cuts, after, step, ahead=4 * concurrency), end, tail
+
+
+def _tail(top: list[Row], key: str, page_end: int, page_size: int) -> Preread | None:
+    """The rows of the last page of a range, read sorted down (``top``), that need no other
+    request: those above its lowest value (whose group may go on below the page). None when
+    the page is not full (the range shrank since its first page), holds one value, or reaches
+    back into the first page."""
+    if len(top) < page_size:
+        return None
+    lowest, highest = int(top[-1][key]), int(top[0][key])
+    if lowest == highest or lowest < page_end:
+        return None
+    return Preread(lowest + 1, highest, tuple(r for r in reversed(top) if int(r[key]) > lowest))
+
+
+def _then(items: Iterator[Item], tail: Preread | None, key: str) -> Generator[Item, None, None]:
+    yield from items
+    if tail is not None:
+        yield from preread_items(tail, key)
 
 
 def _group_items(
@@ -327,16 +382,6 @@ def _get_all(client: QueryClient, queries: dict[str, Query]) -> dict[str, Any]:
             futures = {name: pool.submit(client.get, q) for name, q in queries.items()}
             return {name: f.result() for name, f in futures.items()}
     return {name: client.get(q) for name, q in queries.items()}
-
-
-def _key_of(answer: Any, column: str) -> int | None:
-    """The integer key of a one-row answer of a key column, None when it found no row."""
-    value = answer[0] if isinstance(answer, list) and answer else None
-    if isinstance(value, dict):  # a whole row instead of the one column
-        value = value.get(column)
-    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit():
-        return int(value)
-    return None
 
 
 def _slow(spec: ObjectSpec, c: Condition, limits: ApiLimits) -> bool:

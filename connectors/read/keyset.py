@@ -7,10 +7,12 @@ exceed 1000, so offsets cannot page far. The scan therefore moves a lower bound 
   page is sorted and starts at the bound), so they are emitted and the bound moves to the last
   value, inclusive, to re-read that value's rows with the next page (a unique key has no such
   group: the whole page is emitted and the bound moves past its last value);
-- a page holding one value V: the whole group is read by one equality query (indexed equality
-  is not slow, so up to 1000 rows), and the bound becomes ``c>V``; a group of 1000 or more goes
-  on from where that read stopped, by the object's tie-breaker, with the same scan inside
-  ``c=V``.
+- a page holding one value V, or ending with what looks like the start of a long group of V
+  (``long_group_at_end``): the whole group
+  is read by one equality query (indexed equality is not slow, so up to 1000 rows), and the
+  bound becomes ``c>V``; a group of 1000 or more goes on by the object's tie-breaker: when it
+  is unique, a second equality read takes the group's other end (sorted down), and only the
+  rows between the two, if any, are paged with the same scan inside ``c=V``.
 
 Every group is thus emitted from one response or from one split, so no row is lost or repeated,
 objects without a primary key keep identical rows, and no set of seen keys grows with a stream.
@@ -20,6 +22,7 @@ taken when the rows arrive, so that a sync's state can say which of them were em
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -135,23 +138,28 @@ def scan(
             yield from page
             yield Checkpoint(last, tail[1])
             new_lower = Bound(last, inclusive=False)
-        elif page[0][column] != last:
+        else:
             # Sorted page starting at the bound: every value before `last` is complete.
             first_last = next(i for i, row in enumerate(page) if row[column] == last)
-            complete = page[:first_last]
-            value = complete[-1][column]
-            digest = _digest_at(complete, column, value)
-            yield from complete
-            yield Checkpoint(value, digest)
-            new_lower = Bound(last, inclusive=True)
-        else:
-            digests = []
-            for row in group_rows(client, plan, prefix, column, last, split_column):
-                digests.append(row_digest(row))
-                yield row
-            tail = (last, tuple(sorted(digests)))
-            yield Checkpoint(last, tail[1])
-            new_lower = Bound(last, inclusive=False)
+            if first_last:
+                complete = page[:first_last]
+                value = complete[-1][column]
+                yield from complete
+                yield Checkpoint(value, _digest_at(complete, column, value))
+            if first_last and not (
+                group_reads(plan) and long_group_at_end(page, column, first_last, plan.page_size)
+            ):
+                new_lower = Bound(last, inclusive=True)  # the next page re-reads `last`
+            else:
+                # One value fills the page, or ends it with half a page or more of rows: a page
+                # from it would likely hold that value alone, so its group is read at once.
+                digests = []
+                for row in group_rows(client, plan, prefix, column, last, split_column):
+                    digests.append(row_digest(row))
+                    yield row
+                tail = (last, tuple(sorted(digests)))
+                yield Checkpoint(last, tail[1])
+                new_lower = Bound(last, inclusive=False)
         if upper is not None and new_lower == Bound(upper, inclusive=False):
             return  # the range is done: its checkpoint at `upper` was just yielded
         if new_lower == lower:
@@ -199,17 +207,77 @@ def group_rows(
             object=plan.object,
             operation="read",
         )
-    # The read is sorted by the tie-breaker: its values before the last one are complete.
-    last = rows[-1][split_column]
+    yield from rows if split_column in plan.unique else _before_last(rows, split_column)
     if split_column in plan.unique:
-        yield from rows
-        after = Bound(last, inclusive=False)
-    else:
-        yield from (row for row in rows if row[split_column] != last)
-        after = Bound(last, inclusive=True)
+        yield from _rest_from_the_top(client, plan, inside, split_column, rows)
+        return
+    # The read is sorted by the tie-breaker: its values before the last one are complete.
+    after = Bound(rows[-1][split_column], inclusive=True)
     for item in scan(client, plan, inside, split_column, after):
         if not isinstance(item, Checkpoint):
             yield item
+
+
+def _before_last(rows: list[Row], column: str) -> Iterator[Row]:
+    last = rows[-1][column]
+    return (row for row in rows if row[column] != last)
+
+
+def _rest_from_the_top(
+    client: QueryClient,
+    plan: ScanPlan,
+    inside: tuple[Condition, ...],
+    column: str,
+    rows: list[Row],
+) -> Iterator[Row]:
+    """The rows of a group past ``rows`` (its first ``group_cap`` rows by the unique
+    ``column``): the group's other end is read the same way, sorted down, so that a group of up
+    to twice the cap is complete in two reads (they share rows) where paging its rest took a
+    request per page; only the rows between the two reads, if any, are paged."""
+    top = page_rows(
+        client.get(
+            Query(
+                plan.object,
+                where=all_of(*inside),
+                order_by_desc=(column,),
+                offset=0,
+                limit=plan.group_cap,
+            )
+        )
+    )
+    seen = {str(row[column]) for row in rows}
+    if not top or any(str(row[column]) in seen for row in top):
+        yield from (row for row in reversed(top) if str(row[column]) not in seen)
+        return
+    # The lowest row of the top read ends the scan of the rows between.
+    between = Bound(rows[-1][column], inclusive=False)
+    for item in scan(client, plan, inside, column, between, top[-1][column]):
+        if not isinstance(item, Checkpoint):
+            yield item
+    yield from reversed(top[:-1])
+
+
+def group_reads(plan: ScanPlan) -> bool:
+    """Whether an equality read takes more rows than a page (not under a slow partition
+    filter, api §4.7)."""
+    return plan.group_cap > plan.page_size
+
+
+def long_group_at_end(page: list[Row], column: str, first_last: int, page_size: int) -> bool:
+    """Whether the rows of a full sorted page from ``first_last`` on (its last value's) likely
+    begin a group of a page or more, so that the read goes on with that value's equality read
+    rather than a page from it: such a page would hold that value alone and be thrown away
+    (a flash sale's second: one request wasted per group). Half a page of the value or more
+    says so (on a shorter group the equality read still takes half a page); so do four rows or
+    more when no value before it in the page has half as many, a burst among sparse keys (on
+    keys that are all tied alike, about as many as on the value before, it never fires)."""
+    tail = len(page) - first_last
+    if 2 * tail >= page_size:
+        return True
+    if tail < 4:
+        return False
+    before = Counter(row[column] for row in page[:first_last])
+    return tail > 2 * max(before.values(), default=0)
 
 
 def _digest_at(rows: list[Row], column: str, value: KeyValue | None) -> tuple[str, ...]:

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 from connectors.api.query import Condition, Query, all_of, cond
 from connectors.read.digest import row_digest
-from connectors.read.keyset import Checkpoint, Item, Row
+from connectors.read.keyset import Checkpoint, Item, Row, long_group_at_end
 from connectors.read.windows import Window
 
 
@@ -178,13 +178,23 @@ def probe_query(
 
 
 def cut_at(
-    start: int, end: int, page: list[Row], *, key: str, unique: bool, page_size: int
+    start: int,
+    end: int,
+    page: list[Row],
+    *,
+    key: str,
+    unique: bool,
+    page_size: int,
+    long_groups: bool = False,
 ) -> tuple[list[Cut], int | None]:
     """The cuts a probe page from ``start`` makes of ``[start, end]``, and where the next
     probe starts (None: the range is covered). ``page`` may hold rows past ``end`` (the
     first probe goes out before the end is known); they are not part of the read. It may
     begin before ``start`` (a probe sent from an earlier start, ``cut_fan``) as long as some
-    of its rows do not: only those count."""
+    of its rows do not: only those count. With ``long_groups``, a page ending with what looks
+    like the start of a long group (``connectors.read.keyset.long_group_at_end``) cuts that
+    value as a group of its own, read by its equality read: a window from it would start with
+    a page of that value alone."""
     full = len(page) == page_size
     rows = [r for r in page if start <= int(r[key]) <= end]
     if not rows:  # every row of [start, end] lies before the probe page
@@ -205,11 +215,20 @@ def cut_at(
     high = last if unique else last - 1
     inside = [r for r in rows if int(r[key]) <= high]
     cuts = _split(start, first, high, inside, key, unique)
+    if long_groups and not unique and long_group_at_end(rows, key, len(inside), page_size):
+        return [*cuts, Group(last)], (last + 1 if last < end else None)
     return cuts, (high + 1 if high < end else None)
 
 
 def cut_fan(
-    start: int, end: int, pages: list[list[Row]], *, key: str, unique: bool, page_size: int
+    start: int,
+    end: int,
+    pages: list[list[Row]],
+    *,
+    key: str,
+    unique: bool,
+    page_size: int,
+    long_groups: bool = False,
 ) -> tuple[list[Cut], int | None]:
     """The cuts of probe pages sent together from ``start`` at increasing offsets
     (``fan_offsets``), and where the next probe starts: each page cuts from where the one
@@ -223,7 +242,9 @@ def cut_fan(
             break
         if len(page) == page_size and int(page[-1][key]) < after:
             continue
-        made, after = cut_at(after, end, page, key=key, unique=unique, page_size=page_size)
+        made, after = cut_at(
+            after, end, page, key=key, unique=unique, page_size=page_size, long_groups=long_groups
+        )
         cuts.extend(made)
     return cuts, after
 

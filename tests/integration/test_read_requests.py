@@ -10,6 +10,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -42,6 +46,7 @@ FULL_REFRESH = sorted(
     and o.primary_key == (o.read.key,)
 )
 PAGE = SPECS.connection.limits.max_slow_rows
+PLAIN_LOOP = Path(__file__).resolve().parents[2] / "benchmarks" / "plain_loop.py"
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +75,6 @@ def lines(log: Path) -> int:
 
 
 def rows_in(sb: RunningSandbox, name: str) -> int:
-    import sqlite3
-
     with sqlite3.connect(sb.db_path) as db:
         return int(db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0])
 
@@ -153,26 +156,43 @@ def test_full_refresh_streams_cost_one_request_per_page(
     assert all("/limit/0," in p and "/column/" not in p for p in paths(log, before))
 
 
-def test_a_concurrent_read_sends_the_requests_of_a_sequential_one(tmp_path: Path) -> None:
-    """8 in flight cut the rows into windows by probe pages (connectors.read.probes); on a key
-    with distinct values each window is read in whole pages, so the read costs what one
-    sequential keyset read costs, plus the probe for the end of the range (7 more for 6,000
-    users when a window held one row more than its pages could take), plus what the ramp's
-    small windows cost on tied keys (their probe pages hold one row less than a page moves
-    a scan on): 3 more requests on this read, once per read (395 for 20,000 users either way)."""
+@pytest.mark.parametrize(("stream", "rows"), [("users", 6_000), ("products_interactions", 20_000)])
+def test_a_read_sends_no_more_requests_than_the_plain_keyset_loop(
+    tmp_path: Path, stream: str, rows: int
+) -> None:
+    """The plain keyset loop (benchmarks/plain_loop.py, the read benchmark's plan) against the
+    engine at 1 and 8 in flight, requests counted from the sandbox's log: users with the
+    1,200-user bulk import tie, interactions with their flash-sale seconds. Windows cost their
+    pages (probe pages are records), the end probe is the range's last page, a burst is read
+    by its equality read without a page of it alone first, a tie past 1,000 rows from both
+    ends of its tie-breaker."""
     log = tmp_path / "requests.log"
-    users = SPECS.object("users")
-    args = ("--request-log", str(log), "--rows", "users=6000")
+    spec = SPECS.object(stream)
+    key = spec.read.key
+    args = ("--request-log", str(log), "--rows", f"{stream}={rows}")
     with running_sandbox("demo", seed=43, extra_args=args) as sb:
-        sent, read = {}, {}
+        out = tmp_path / "loop.jsonl"
+        loop = [sys.executable, str(PLAIN_LOOP), sb.base_url, stream, str(out)]
+        env = {**os.environ, "PERSONYZE_API_KEY": sb.api_key}
+        before = lines(log)
+        subprocess.run(loop, check=True, env=env, capture_output=True)
+        sent = {"loop": lines(log) - before}
+        with out.open() as fh:
+            read = {"loop": Counter(json.dumps(json.loads(line), sort_keys=True) for line in fh)}
         for concurrency in (1, 8):
             before = lines(log)
             settings = ConnectionSettings.from_config(
                 {"api_key": sb.api_key, "base_url": sb.base_url, "max_concurrency": concurrency}
             )
             with PersonyzeClient(settings) as client:
-                items = read_records(client, users, concurrency=concurrency)
-                read[concurrency] = sorted(r["user_id"] for r in items if isinstance(r, dict))
-            sent[concurrency] = lines(log) - before
-        assert read[8] == read[1] and len(read[1]) == rows_in(sb, "users") == 6000
-    assert sent[8] <= sent[1] + 4, sent
+                items = read_records(client, spec, concurrency=concurrency)
+                read[str(concurrency)] = Counter(
+                    json.dumps(r, sort_keys=True) for r in items if isinstance(r, dict)
+                )
+            sent[str(concurrency)] = lines(log) - before
+        with sqlite3.connect(sb.db_path) as db:
+            reachable = db.execute(
+                f'SELECT COUNT(*) FROM "{stream}" WHERE "{key}" IS NOT NULL'
+            ).fetchone()[0]
+    assert read["1"] == read["8"] == read["loop"] and sum(read["1"].values()) == reachable
+    assert sent["1"] <= sent["loop"] and sent["8"] <= sent["loop"], sent

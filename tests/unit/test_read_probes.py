@@ -31,7 +31,13 @@ PAGE = 50
 
 
 def chain(
-    keys: list[int], low: int, end: int, *, unique: bool, pages: list[int] | None = None
+    keys: list[int],
+    low: int,
+    end: int,
+    *,
+    unique: bool,
+    pages: list[int] | None = None,
+    long_groups: bool = False,
 ) -> list[Cut]:
     """The cuts of a whole read, each probe page answered from ``keys`` as the API would
     (the first one without the end, as the engine sends it before knowing the end); the n-th
@@ -46,7 +52,9 @@ def chain(
         offset = probe_offset(PAGE, 1000, advance=advance, pages=next(sizes))
         after = [r for r in rows if r["k"] >= start and (first or r["k"] <= end)]
         page = after[offset : offset + PAGE]
-        made, start = cut_at(start, end, page, key="k", unique=unique, page_size=PAGE)
+        made, start = cut_at(
+            start, end, page, key="k", unique=unique, page_size=PAGE, long_groups=long_groups
+        )
         assert start is None or start > low
         cuts += made
         first = False
@@ -54,7 +62,13 @@ def chain(
 
 
 def fan_chain(
-    keys: list[int], low: int, end: int, *, unique: bool, rounds: list[list[int]]
+    keys: list[int],
+    low: int,
+    end: int,
+    *,
+    unique: bool,
+    rounds: list[list[int]],
+    long_groups: bool = False,
 ) -> list[Cut]:
     """Like ``chain``, each round sending several probe pages at once from one start, at the
     offsets of windows of ``rounds[n]`` pages (cycled)."""
@@ -71,7 +85,9 @@ def fan_chain(
         assert all(at + PAGE <= 1000 for at in offsets)
         after = [r for r in rows if r["k"] >= start and (first or r["k"] <= end)]
         pages = [after[at : at + PAGE] for at in offsets]
-        made, start = cut_fan(start, end, pages, key="k", unique=unique, page_size=PAGE)
+        made, start = cut_fan(
+            start, end, pages, key="k", unique=unique, page_size=PAGE, long_groups=long_groups
+        )
         assert start is None or start > low
         cuts += made
         first = False
@@ -86,9 +102,10 @@ def bounds(cut: Cut) -> tuple[int, int]:
     return cut
 
 
-def assert_cover_once(cuts: list[Cut], keys: list[int], end: int) -> None:
+def assert_cover_once(cuts: list[Cut], keys: list[int], end: int, least_group: int = PAGE) -> None:
     """The cuts cover [0, end] once, in order; a preread holds every row of its range; a group
-    read by its equality read fills more than a page."""
+    read by its equality read fills more than a page (a burst at a probe page's end: 4 rows
+    or more)."""
     spans = [bounds(c) for c in cuts]
     assert spans[0][0] == 0 and spans[-1][1] == end
     assert all(lo <= hi for lo, hi in spans)
@@ -99,7 +116,7 @@ def assert_cover_once(cuts: list[Cut], keys: list[int], end: int) -> None:
                 k for k in keys if cut.low <= k <= cut.high
             )
         if isinstance(cut, Group):
-            assert keys.count(cut.value) >= PAGE  # a page from it would hold nothing else
+            assert keys.count(cut.value) >= least_group
 
 
 def key_sets(seed: int) -> list[int]:
@@ -116,13 +133,14 @@ def key_sets(seed: int) -> list[int]:
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("unique", [False, True])
 @pytest.mark.parametrize("pages", [None, [19, 8, 1, 13, 30]], ids=["farthest", "guided"])
+@pytest.mark.parametrize("long_groups", [False, True], ids=["pages", "bursts"])
 def test_cuts_cover_the_range_once_and_prereads_hold_every_row_of_theirs(
-    seed: int, unique: bool, pages: list[int] | None
+    seed: int, unique: bool, pages: list[int] | None, long_groups: bool
 ) -> None:
     keys = list(range(0, 24_000, 3)) if unique else key_sets(seed)
     end = sorted(keys)[-30 * (seed + 1)]  # rows past the end are not read
-    cuts = chain(keys, 0, end, unique=unique, pages=pages)
-    assert_cover_once(cuts, keys, end)
+    cuts = chain(keys, 0, end, unique=unique, pages=pages, long_groups=long_groups)
+    assert_cover_once(cuts, keys, end, 4 if long_groups else PAGE)
     if unique and pages is None:  # the probe pages are read, not thrown away: 49 of each 999
         assert sum(len(c.rows) for c in cuts if isinstance(c, Preread)) >= len(keys) // 25
 
@@ -132,15 +150,16 @@ def test_cuts_cover_the_range_once_and_prereads_hold_every_row_of_theirs(
 @pytest.mark.parametrize(
     "rounds", [[[1] * 8], [[2, 1, 1], [3, 3], [1, 5, 1, 1]], [[9, 9], [19]]], ids=str
 )
+@pytest.mark.parametrize("long_groups", [False, True], ids=["pages", "bursts"])
 def test_probes_sent_together_cut_the_range_once_whatever_the_ties(
-    seed: int, unique: bool, rounds: list[list[int]]
+    seed: int, unique: bool, rounds: list[list[int]], long_groups: bool
 ) -> None:
     """Probe pages sent at once from one start land inside each other's groups on tied keys
     (``key_sets``: groups of up to 900 rows): every row is still in exactly one cut."""
     keys = list(range(0, 24_000, 3)) if unique else key_sets(seed)
     end = sorted(keys)[-30 * (seed + 1)]
-    cuts = fan_chain(keys, 0, end, unique=unique, rounds=rounds)
-    assert_cover_once(cuts, keys, end)
+    cuts = fan_chain(keys, 0, end, unique=unique, rounds=rounds, long_groups=long_groups)
+    assert_cover_once(cuts, keys, end, 4 if long_groups else PAGE)
     if unique:  # windows of whole pages, each probe page read as records
         windows = [c for c in cuts if isinstance(c, tuple)]
         held = [sum(1 for k in keys if lo <= k <= hi) for lo, hi in windows[:-1]]
@@ -244,3 +263,26 @@ def test_guided_windows_shrink_with_the_rows_left_and_never_below_the_floor() ->
     assert guided_pages(100, 8, PAGE, least=8) == 8  # the floor while the read ramps up
     sizes = [guided_pages(rows, 8, PAGE) for rows in range(60_000, 0, -500)]
     assert sizes == sorted(sizes, reverse=True)
+
+
+@pytest.mark.parametrize("burst", [4, 20, 25, 40])
+def test_a_probe_page_ending_in_a_burst_cuts_it_as_a_group(burst: int) -> None:
+    """A window from a burst's value would start with a page of that value alone: a probe page
+    ending with the start of one (``long_group_at_end``) cuts it as a group, read by its
+    equality read, and the next probe starts past it. Three rows at the end of sparse keys,
+    or a value tied like the ones before it, are paged as usual."""
+    page = [{"k": k} for k in range(100, 150 - burst)] + [{"k": 500}] * burst
+    cuts, after = cut_at(100, 10_000, page, key="k", unique=False, page_size=PAGE, long_groups=True)
+    assert cuts[-1] == Group(500) and after == 501
+    assert bounds(cuts[0]) == (100, 100) and isinstance(cuts[1], Preread)
+    assert [len(c.rows) for c in cuts if isinstance(c, Preread)] == [PAGE - burst - 1]
+    paged, after = cut_at(100, 10_000, page, key="k", unique=False, page_size=PAGE)
+    assert Group(500) not in paged and after == 500
+    for calm in (
+        [{"k": k} for k in range(100, 147)] + [{"k": 500}] * 3,
+        [{"k": 100 + i // 5} for i in range(PAGE)],
+    ):
+        cuts, after = cut_at(
+            100, 10_000, calm, key="k", unique=False, page_size=PAGE, long_groups=True
+        )
+        assert not any(isinstance(c, Group) for c in cuts) and after == calm[-1]["k"]
