@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -68,6 +69,18 @@ class ClientStats:
         self._lock = threading.Lock()
         self._requests_sent = 0
         self._retries = 0
+        self._fastest = math.inf
+
+    @property
+    def fastest(self) -> float:
+        """Seconds of the quickest answered exchange so far (inf before one): how far the
+        API is at the least, whatever the process's own load added to the others."""
+        with self._lock:
+            return self._fastest
+
+    def answered(self, seconds: float) -> None:
+        with self._lock:
+            self._fastest = min(self._fastest, seconds)
 
     @property
     def requests_sent(self) -> int:
@@ -203,7 +216,9 @@ class PersonyzeClient:
             self.stats.count_request()
             try:
                 with self._slots:  # held for the exchange only, never while backing off
+                    sent = self._clock()
                     response = self._http.request(method, url, content=content, headers=headers)
+                    self.stats.answered(self._clock() - sent)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 if self._closed:  # its user stopped it mid-request (a read dropped): no retry
                     raise PersonyzeError(

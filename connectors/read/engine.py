@@ -28,6 +28,7 @@ from connectors.read.keyset import (
     page_rows,
     scan,
 )
+from connectors.read.pace import is_far
 from connectors.read.probes import (
     RAMP_LEAST_PAGES,
     Cut,
@@ -151,7 +152,7 @@ def read_records(
             )
 
         source: WindowSource[Cut] = windows
-        items = run_windows(source, scan_window, concurrency=concurrency)
+        items = run_windows(source, scan_window, concurrency=concurrency, far=is_far(client))
     try:
         for item in items:
             # The API may send integers as numeric strings (api §2.3); state holds integers.

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from connectors.api.client import PersonyzeClient
+from connectors.read.pace import is_far
 from connectors.read.selection import check_selection, in_read_order, offered
 from connectors.read.streams import StreamDefinition, discover
 from connectors.read.sync import ReadOptions, StateUpdate, read_stream, reads_one_table
@@ -31,13 +32,14 @@ from connectors.settings import ConnectionSettings
 from connectors.spec import Specs
 
 Item = dict[str, Any] | StateUpdate
-# Items read ahead of the take-over; the read then waits. A head start is there to get the
-# read going (its first page, the end probe, the first round of probes and the first windows'
-# requests in flight) while the framework imports, not to read alongside the import: with
-# 5,000 items waiting, the tap read 100,000 interactions 5.6% slower than without a head start
-# at 0 ms (the import and the read share one interpreter lock), with 1 item 2.3% slower; at
-# 50 ms both were 4.5% faster on users. The source read as fast with either.
-WAITING = 1
+# Items read ahead of the take-over when the API is far (``connectors.read.pace.is_far``:
+# the read waits on it, not on the interpreter lock); when it is near, the read holds after its
+# first item. A head start is there to get the read going while the framework imports: with
+# 5,000 items waiting on a sandbox answering at once, the tap read 100,000 interactions 5.6%
+# slower than without a head start (the import and the read share one interpreter lock), with
+# 1 item 2.3% slower; at 50 ms a request, holding after one item left the read to the windows
+# already handed out, a round or two of small ones, for the whole import (0.5-1.2 s).
+AHEAD = 5_000
 _NOTHING = object()
 _POLL_SECONDS = 0.05
 # How long the end of a run waits for a dropped head start to close its read.
@@ -60,7 +62,7 @@ class HeadStart:
         self.settings = settings
         self.client = client
         self._items = items
-        self._waiting: queue.Queue[Item] = queue.Queue(maxsize=WAITING)
+        self._waiting: queue.Queue[Item] = queue.Queue(maxsize=AHEAD)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._dropped = False
@@ -74,15 +76,11 @@ class HeadStart:
     def _run(self) -> None:
         try:
             for item in self._items:
-                while True:
-                    if self._stop.is_set():
-                        self._held = item
-                        return
-                    try:
-                        self._waiting.put(item, timeout=_POLL_SECONDS)
-                        break
-                    except queue.Full:
-                        continue
+                if not self._put(item):
+                    self._held = item
+                    return
+                if not is_far(self.client):
+                    self._stop.wait()  # near: hold the read after its first item
                 if self._stop.is_set():
                     return
             self._finished = True
@@ -95,6 +93,16 @@ class HeadStart:
                 dropped = self._dropped
             if dropped:
                 self._close()
+
+    def _put(self, item: Item) -> bool:
+        """Queue ``item``; False when the stream took the read over first."""
+        while not self._stop.is_set():
+            try:
+                self._waiting.put(item, timeout=_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def take(self) -> Iterator[Item]:
         """The read's items from its first on: those read so far, then the rest."""

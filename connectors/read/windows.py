@@ -174,9 +174,11 @@ def run_windows(
     *,
     concurrency: int,
     queue_size: int = 32,
+    far: bool = False,
 ) -> Generator[T, None, None]:
     """Items of ``scan_window(w)`` for every window, in window order, scanned concurrently:
-    at most ``concurrency`` windows at once, as many as pay (``connectors.read.pace``).
+    at most ``concurrency`` windows at once, as many as pay (``connectors.read.pace``; all of
+    them from the start when the API is ``far``).
 
     A worker's error is raised here as soon as it happens, without waiting for the requests
     still in flight; closing this generator stops the workers (they notice at their next
@@ -187,7 +189,7 @@ def run_windows(
     errors: list[BaseException] = []
     lock = threading.Lock()
     channels: list[_Channel[T]] = []
-    pace = Pace(concurrency)
+    pace = Pace(concurrency, far=far)
     finished = 0  # windows whose every item is in their channel
 
     def work(window: W, channel: _Channel[T]) -> None:

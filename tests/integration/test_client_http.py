@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from connectors.api.errors import (
     WholeTableRefused,
 )
 from connectors.api.query import Query, all_of, cond
+from connectors.read.pace import is_far
 from connectors.settings import ConnectionSettings
 from personyze_sandbox.process import RunningSandbox, new_api_key, running_sandbox
 from personyze_sandbox.server import FaultPlan
@@ -191,6 +193,19 @@ def test_faults_are_retried(keys_never_logged: list[str]) -> None:
             assert client.stats.requests_sent == 100 + client.stats.retries
             assert len(delays) == client.stats.retries
             assert all(0 <= d <= 30 for d in delays)
+
+
+def test_the_quickest_exchange_is_measured(keys_never_logged: list[str]) -> None:
+    """What tells a read the API is far (connectors.read.pace.is_far): the quickest answered
+    exchange of the client, never less than the API's own delay."""
+    with running_sandbox("empty", seed=4, latency_ms=60) as sb:
+        keys_never_logged.append(sb.api_key)
+        with make_client(sb) as client:
+            assert client.stats.fastest == math.inf
+            for _ in range(3):
+                assert client.get(Query("placeholders")) == []
+            assert 0.06 <= client.stats.fastest < 5
+            assert is_far(client)
 
 
 def _seed_whose_first_fault_fails() -> int:

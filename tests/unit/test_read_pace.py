@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import connectors.read.windows as windows_module
-from connectors.read.pace import FEWEST, SPAN_SECONDS, Pace
+from connectors.read.pace import FAR_SECONDS, FEWEST, SPAN_SECONDS, Pace, is_far
 from connectors.read.windows import run_windows, split_windows
 
 
@@ -44,6 +45,37 @@ def test_a_read_starts_with_two_windows_at_once_or_fewer_if_asked() -> None:
     assert clocks.pace(8).active == 2
     assert clocks.pace(2).active == 2
     assert clocks.pace(1).active == 1
+
+
+def test_a_read_from_a_far_api_starts_with_every_window_and_still_sheds() -> None:
+    """An API whose quickest answer took FAR_SECONDS or more is waited on whatever the
+    process does: all windows at once from the start; rows always ready still take one off
+    per span, as from any other start."""
+    clocks = Clocks()
+    pace = Pace(8, far=True, clock=lambda: clocks.wall, cpu_clock=lambda: clocks.cpu)
+    assert pace.active == 8
+    clocks.take(pace, SPAN_SECONDS, busy=1.0)
+    assert pace.active == 7
+    assert Pace(1, far=True).active == 1
+
+
+class Measured:
+    def __init__(self, fastest: float) -> None:
+        self.stats = type("Stats", (), {"fastest": fastest})()
+
+
+@pytest.mark.parametrize(
+    ("client", "far"),
+    [
+        (Measured(FAR_SECONDS), True),
+        (Measured(0.3), True),
+        (Measured(FAR_SECONDS / 2), False),
+        (Measured(math.inf), False),  # nothing answered yet
+        (object(), False),  # a client that does not measure its exchanges
+    ],
+)
+def test_an_api_is_far_when_its_quickest_answer_took_far_seconds(client: object, far: bool) -> None:
+    assert is_far(client) is far
 
 
 def test_waiting_on_a_slow_api_reaches_the_most_within_a_span() -> None:
@@ -155,8 +187,8 @@ def test_a_read_whose_process_is_busy_keeps_two_windows_at_once(
 ) -> None:
     # The process is always on a CPU (its CPU clock runs with the wall clock): the consumer's
     # waits are then for the interpreter lock, and no window is added however long it waits.
-    def busy_pace(most: int) -> Pace:
-        return Pace(most, cpu_clock=time.monotonic)
+    def busy_pace(most: int, *, far: bool = False) -> Pace:
+        return Pace(most, far=far, cpu_clock=time.monotonic)
 
     monkeypatch.setattr(windows_module, "Pace", busy_pace)
     running = Running()
@@ -165,3 +197,16 @@ def test_a_read_whose_process_is_busy_keeps_two_windows_at_once(
     )
     assert out == list(range(800))
     assert running.most == 2
+
+
+def test_a_read_from_a_far_api_fetches_with_every_window_from_the_start() -> None:
+    running = Running()
+    out = list(
+        run_windows(
+            split_windows(0, 1599, 32), running.scan(0.02), concurrency=8, queue_size=4, far=True
+        )
+    )
+    assert out == list(range(1600))
+    # the first 8 windows began together, before any span was judged
+    first = sorted(running.started)[:8]
+    assert running.most == 8 and first[-1] - first[0] < SPAN_SECONDS
