@@ -8,6 +8,11 @@ group that large). It is the CPU ceiling of the benchmark and the plan whose req
 adapters are held to.
 
     python benchmarks/plain_loop.py BASE_URL STREAM OUT.jsonl   # the key in PERSONYZE_API_KEY
+    python benchmarks/plain_loop.py BASE_URL STREAM OUT.jsonl LOW HIGH   # LOW <= key <= HIGH
+
+With LOW and HIGH it reads that slice only and prints the rows, then the wall-clock times
+(``time.time()``) of its first request and of its end: the benchmark runs 8 of them at once
+on an exact split of the key to measure what the sandbox serves 8 at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import httpx
 
@@ -23,19 +29,21 @@ PAGE = 50
 GROUP = 1000
 
 
-def main(base_url: str, stream: str, out_path: str) -> int:
+def main(base_url: str, stream: str, out_path: str, *bounds: str) -> int:
     key, tie = KEYS[stream]
     auth = ("api", os.environ["PERSONYZE_API_KEY"])
     rows = 0
+    upper = f"&{key}%3C={int(bounds[1])}" if bounds else ""
+    began = time.time()
     with httpx.Client(base_url=base_url + "/", auth=auth) as client, open(out_path, "w") as out:
 
         def get(path: str) -> list[dict[str, object]]:
             answer: list[dict[str, object]] = client.get(path).json()
             return answer
 
-        low = 0
+        low = int(bounds[0]) if bounds else 0
         while True:
-            page = get(f"{stream}/where/{key}%3E={low}/order_by/{key}/limit/0,{PAGE}")
+            page = get(f"{stream}/where/{key}%3E={low}{upper}/order_by/{key}/limit/0,{PAGE}")
             done = len(page) < PAGE
             if done:
                 batch = page
@@ -60,9 +68,12 @@ def main(base_url: str, stream: str, out_path: str) -> int:
             rows += len(batch)
             if done:
                 break
-    print(rows)
+    if bounds:
+        print(rows, began, time.time())
+    else:
+        print(rows)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(*sys.argv[1:6]))

@@ -121,7 +121,7 @@ def rows_of(runner: str, out: Path) -> Iterator[dict[str, Any]]:
     with out.open("rb") as fh:
         for line in fh:
             message = orjson.loads(line)
-            if runner in ("httpx", "engine"):
+            if runner in ("httpx", "engine", "split"):
                 yield message
             elif message.get("type") == "RECORD":
                 yield message["record"]["data"] if runner == "source" else message["record"]
@@ -139,9 +139,13 @@ def exactness(bench: Bench, run: Run, out: Path) -> None:
         )
 
 
+def key_of(stream: str) -> str:
+    return "time" if stream == "products_interactions" else "data_last_modified"
+
+
 def reference(db: Path, stream: str) -> Counter[tuple[Any, ...]]:
     """The rows a keyset read can reach (NULL cursors cannot be paged)."""
-    key = "time" if stream == "products_interactions" else "data_last_modified"
+    key = key_of(stream)
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             f'SELECT {", ".join(COLUMNS[stream])} FROM "{stream}" WHERE "{key}" IS NOT NULL'
@@ -228,6 +232,53 @@ def one_run(bench: Bench, run: Run) -> Run:
     if own_file:  # its stdout is only the count
         run.first_output_s = 0.0
     exactness(bench, run, out)
+    return run
+
+
+def exact_split(db: Path, stream: str, parts: int = 8) -> list[tuple[int, int]]:
+    """``parts`` key slices holding about as many rows each, no key value in two slices."""
+    key = key_of(stream)
+    with sqlite3.connect(db) as conn:
+        values = [
+            int(r[0])
+            for r in conn.execute(
+                f'SELECT "{key}" FROM "{stream}" WHERE "{key}" IS NOT NULL ORDER BY "{key}"'
+            )
+        ]
+    slices, low = [], values[0]
+    for i in range(1, parts):
+        value = values[len(values) * i // parts]
+        if value > low:
+            slices.append((low, value - 1))
+            low = value
+    return [*slices, (low, values[-1])]
+
+
+def split_run(bench: Bench, stream: str, latency: int) -> Run:
+    """8 plain loops at once, each on one slice of an exact split of the key (known from the
+    sandbox's file, which no reader knows): what the sandbox serves 8 requests at a time with
+    no probe and no framework. Seconds from the first loop's first request to the last one's
+    end (their start-up left out)."""
+    sb, log = bench.sandboxes[latency], bench.logs[latency]
+    env = child_env() | {"PERSONYZE_API_KEY": sb.api_key}
+    plain = str(ROOT / "benchmarks" / "plain_loop.py")
+    before, cpu_before = requests_in(log), process_cpu(sb.pid)
+    loops = []
+    for i, (low, high) in enumerate(exact_split(bench.work / "base.db", stream)):
+        out = bench.work / f"out-split-{stream}-{i}.jsonl"
+        cmd = [sys.executable, plain, sb.base_url, stream, str(out), str(low), str(high)]
+        loops.append((out, subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)))
+    spans = []
+    for _, loop in loops:
+        printed, _ = loop.communicate()
+        spans.append([float(x) for x in printed.split()])
+    run = Run("split", stream, latency, len(loops), 0)
+    run.seconds = max(s[2] for s in spans) - min(s[1] for s in spans)
+    run.sandbox_cpu_s = process_cpu(sb.pid) - cpu_before
+    run.requests = requests_in(log) - before
+    joined = bench.work / f"out-split-{stream}.jsonl"
+    joined.write_bytes(b"".join(out.read_bytes() for out, _ in loops))
+    exactness(bench, run, joined)
     return run
 
 
@@ -353,6 +404,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"{'exact' if run.exact else run.problem}",
                     flush=True,
                 )
+            if round_ == 0:
+                for stream in sizes:
+                    run = split_run(bench, stream, 50)
+                    runs.append(run)
+                    print(
+                        f"round 0 8 loops on an exact split {stream:22s} 50 ms: "
+                        f"{run.rows_per_s:8,.0f} rows/s {run.seconds:6.2f} s "
+                        f"req {run.requests:5d} {'exact' if run.exact else run.problem}",
+                        flush=True,
+                    )
             verbs += verb_runs(bench, round_)
         unchanged = no_change_requests(bench)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
